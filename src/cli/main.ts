@@ -1,0 +1,59 @@
+/**
+ * The certmatch command line: picks the command, parses its arguments, runs it, and handles errors once.
+ *
+ * Exit codes: 0 success; 1 the command failed while running; 2 the command line was wrong.
+ */
+import { dataUsage, parseDataArgs, runDataGenerate } from './command-data.js';
+import { matchUsage, parseMatchArgs, runMatch } from './command-match.js';
+import { parseScoreArgs, runScore, scoreUsage } from './command-score.js';
+import { UsageError } from './usage-error.js';
+
+const overview = `certmatch: find the certified company a customer means, score it 0-100.
+
+Usage: certmatch <command> [options]      (certmatch <command> --help for details)
+
+Commands:
+  match           match a file of /company request bodies against an entity file
+  score           score two names, or a file of name pairs
+  data generate   generate a seeded registry and a labelled query set
+`;
+
+const commands: Record<string, { usage: string; run: (argv: string[]) => Promise<void> }> = {
+  match: { usage: matchUsage, run: (argv) => runMatch(parseMatchArgs(argv)) },
+  score: { usage: scoreUsage, run: (argv) => runScore(parseScoreArgs(argv)) },
+  data: { usage: dataUsage, run: (argv) => runDataGenerate(parseDataArgs(argv)) },
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(overview);
+    return name === undefined ? 2 : 0;
+  }
+  const command = commands[name];
+  if (!command) {
+    process.stderr.write(`certmatch: unknown command "${name}"\n\n${overview}`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(command.usage);
+    return 0;
+  }
+  try {
+    await command.run(rest);
+    return 0;
+  } catch (error) {
+    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`certmatch ${name}: ${(error as Error).message}\n\n${command.usage}`);
+      return 2;
+    }
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR') {
+      process.stderr.write(`certmatch ${name}: ${(error as Error).message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

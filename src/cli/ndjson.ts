@@ -1,0 +1,46 @@
+/** Line-by-line NDJSON input and backpressure-aware output, shared by the commands. */
+
+import { once } from 'node:events';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+
+/** Yields each line of a file (or standard input for "-"), numbered from 1. */
+export async function* readLines(path: string): AsyncGenerator<{ line: string; lineNumber: number }> {
+  const input = path === '-' ? process.stdin : createReadStream(path, { encoding: 'utf8' });
+  const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
+  let lineNumber = 0;
+  for await (const line of lines) {
+    lineNumber++;
+    yield { line, lineNumber };
+  }
+}
+
+/** Writes lines, waiting for the stream to drain when it is full, so memory stays flat on huge outputs. */
+export class LineWriter {
+  readonly #stream: WriteStream | NodeJS.WriteStream;
+
+  constructor(path: string) {
+    this.#stream = path === '-' ? process.stdout : createWriteStream(path, { encoding: 'utf8' });
+  }
+
+  async write(line: string): Promise<void> {
+    if (!this.#stream.write(`${line}\n`)) await once(this.#stream, 'drain');
+  }
+
+  async close(): Promise<void> {
+    if (this.#stream === process.stdout) return;
+    const stream = this.#stream as WriteStream;
+    stream.end();
+    await once(stream, 'finish');
+  }
+}
+
+/** Counts the lines of a file cheaply (for a progress bar's total); undefined for standard input. */
+export async function countLines(path: string): Promise<number | undefined> {
+  if (path === '-') return undefined;
+  let count = 0;
+  for await (const chunk of createReadStream(path)) {
+    for (const byte of chunk as Buffer) if (byte === 10) count++;
+  }
+  return count;
+}

@@ -1,0 +1,126 @@
+/**
+ * certmatch's matching engine: the one front door.
+ *
+ * @example
+ * ```ts
+ * import { createMatcher } from 'certmatch';
+ *
+ * const matcher = await createMatcher({ file: 'data/sample/entities.ndjson' });
+ * const [best] = await matcher.matchCompany({ company_name: 'ACME ENGINEERING LTD.', company_country: 'GB' });
+ * // best?.match_type === 'exactly_matched' when the registry holds Acme Engineering Limited in the UK
+ * await matcher.close();
+ * ```
+ */
+import { resolveCountry, unknownCountry } from './countries.js';
+import type { CertifiedEntityRecord } from './entity-record.js';
+import { addEntityFile, type Matcher, MatcherBuilder, type MatcherOptions } from './matcher.js';
+import { normalizeName } from './normalize.js';
+import { explainScore, type ScoreExplanation, type ScoringName } from './score.js';
+
+export { countryAlpha2, resolveCountry } from './countries.js';
+export type {
+  Address,
+  CertificateRecord,
+  CertifiedEntityRecord,
+  CompanyIdentifiers,
+} from './entity-record.js';
+export { certificateIdPattern, certifiedEntityIdPattern } from './entity-record.js';
+export type { IdentifierType } from './identifiers.js';
+export { identifierTypes, normalizeIdentifier } from './identifiers.js';
+export type { MatchBand, MatchType } from './match-rate.js';
+export {
+  exactMatchScoreMin,
+  looseMatchScoreMin,
+  matchBandOf,
+  matchRateDefault,
+  matchRateMax,
+  matchRateMin,
+  matchTypeOf,
+  resolveMatchRate,
+} from './match-rate.js';
+export type {
+  BulkMatchItem,
+  CompanyMatch,
+  InvalidEntity,
+  MatchExplanation,
+  MatcherOptions,
+  MatchOptions,
+} from './matcher.js';
+export {
+  ambiguityMarginPoints,
+  Matcher,
+  MatcherBuilder,
+  parseEntityLine,
+  topMax,
+} from './matcher.js';
+export type { NormalizedName } from './normalize.js';
+export { legalFormCode, normalizeName } from './normalize.js';
+export type { CompanyRequest, FieldError, ParsedQuery } from './query.js';
+export { companyNameLengthMax, parseCompanyRequest, QueryValidationError } from './query.js';
+export type { Penalty, ScoreExplanation, TokenAlignment } from './score.js';
+export { ScoringFailedError } from './scoring-pool.js';
+
+/** Where a matcher's entities come from: an iterable of records, or an NDJSON file. */
+export type EntitySource =
+  | { entities: Iterable<CertifiedEntityRecord> | AsyncIterable<CertifiedEntityRecord> }
+  | { file: string };
+
+/**
+ * Builds a matcher from certified entities. Entities that cannot be indexed are reported through
+ * `options.onInvalidEntity` and skipped.
+ *
+ * @example
+ * const matcher = await createMatcher({ entities: [{ ce_id: 'ce_KMi1zsb9CH2EorSzOJ9YEgtV',
+ *   certified_entity_name: 'Acme Engineering Limited', country: 'GB' }] }, { threads: 0 });
+ */
+export async function createMatcher(source: EntitySource, options: MatcherOptions = {}): Promise<Matcher> {
+  const builder = new MatcherBuilder(options);
+  if ('file' in source) {
+    await addEntityFile(builder, source.file, options);
+  } else {
+    let position = 0;
+    for await (const entity of source.entities) {
+      const problem = builder.add(entity);
+      if (problem !== undefined) options.onInvalidEntity?.({ position, message: problem });
+      position++;
+    }
+  }
+  return builder.build();
+}
+
+/** Options for comparing two names directly. */
+export interface ScoreOptions {
+  /** Country of both names (name, alpha-2 or alpha-3). */
+  country?: string;
+  /** Country of the second name when it differs from the first's. */
+  otherCountry?: string;
+}
+
+function scoringNames(a: string, b: string, options: ScoreOptions): [ScoringName, ScoringName] {
+  const country = options.country === undefined ? unknownCountry : resolveCountry(options.country);
+  const otherCountry = options.otherCountry === undefined ? country : resolveCountry(options.otherCountry);
+  return [
+    { ...normalizeName(a, true), country },
+    { ...normalizeName(b, true), country: otherCountry },
+  ];
+}
+
+/**
+ * The 0–100 similarity of two company names, exactly as the matcher scores a query against a candidate.
+ *
+ * @example scoreNames('ACME ENGINEERING LTD.', 'Acme Engineering Limited') // 100
+ */
+export function scoreNames(a: string, b: string, options: ScoreOptions = {}): number {
+  return explainScore(...scoringNames(a, b, options)).score;
+}
+
+/**
+ * How {@link scoreNames} reached its score: aligned tokens, each feature, each penalty.
+ *
+ * @example explainNames('Nordic Gas AS', 'Nordic Oil AS').penalties // [{ code: 'industry_word_mismatch', ... }]
+ */
+export function explainNames(a: string, b: string, options: ScoreOptions = {}): ScoreExplanation {
+  return explainScore(...scoringNames(a, b, options));
+}
+
+export type { Matcher as CertMatcher };

@@ -1,0 +1,422 @@
+/**
+ * The matcher: builds the in-memory index from certified entities and answers match queries.
+ *
+ * @internal Use the front door, `src/engine/index.ts`.
+ */
+import assert from 'node:assert/strict';
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { CandidateIndex, defaultCandidateIndexOptions } from './candidate-index.js';
+import { resolveCountry, unknownCountry } from './countries.js';
+import { type CertifiedEntityRecord, certifiedEntityIdPattern } from './entity-record.js';
+import { IdentifierIndex, identifierTypes } from './identifiers.js';
+import { type MatchType, matchTypeOf } from './match-rate.js';
+import { type NameStore, NameStoreBuilder } from './name-store.js';
+import { normalizeName, warmUpNormalizer } from './normalize.js';
+import { PackedStrings } from './packed-strings.js';
+import { type ParsedQuery, parseCompanyRequest, QueryValidationError } from './query.js';
+import { explainScore, looseScoreMax, type ScoreExplanation, type ScoringName } from './score.js';
+import { defaultScoringPoolOptions, ScoringPool } from './scoring-pool.js';
+
+/** Options for {@link createMatcher}; every field is optional. */
+export interface MatcherOptions {
+  /** Scoring worker threads; 0 scores on the calling thread. Default 2. */
+  threads?: number;
+  /** Name records scored per query. Default 24. */
+  candidatesMax?: number;
+  /** Posting lists longer than this are treated as common words. Default 1,500. */
+  postingsMax?: number;
+  /** Candidate pairs per worker task. Default 1,024. */
+  batchPairsTarget?: number;
+  /** Retries of a task whose worker died. Default 1. */
+  retriesMax?: number;
+  /** Called for each entity that cannot be indexed; the entity is skipped and the build goes on. */
+  onInvalidEntity?: (problem: InvalidEntity) => void;
+}
+
+export interface InvalidEntity {
+  /** 1-based line of the entity file, or 0-based position in an entity iterable. */
+  position: number;
+  message: string;
+}
+
+type ResolvedMatcherOptions = Required<Omit<MatcherOptions, 'onInvalidEntity'>> &
+  Pick<MatcherOptions, 'onInvalidEntity'>;
+
+const defaultMatcherOptions: Required<Omit<MatcherOptions, 'onInvalidEntity'>> = {
+  threads: defaultScoringPoolOptions.threads,
+  candidatesMax: defaultCandidateIndexOptions.candidatesMax,
+  postingsMax: defaultCandidateIndexOptions.postingsMax,
+  batchPairsTarget: defaultScoringPoolOptions.batchPairsTarget,
+  retriesMax: defaultScoringPoolOptions.retriesMax,
+};
+
+/** Results per query at most; `match-companies` allows 10. */
+export const topMax = 10;
+/**
+ * Two different entities in the exact band closer than this cannot be told apart: neither is exact.
+ * (Same name, one with the query's legal form scores 100 against 97 for one without: 3 points apart.)
+ */
+export const ambiguityMarginPoints = 3;
+
+function resolveOptions(options: MatcherOptions): ResolvedMatcherOptions {
+  const resolved = { ...defaultMatcherOptions, ...options };
+  const positiveInteger = (name: keyof typeof defaultMatcherOptions, min: number) => {
+    const value = resolved[name];
+    if (!Number.isInteger(value) || value < min) {
+      throw new RangeError(`options.${name} must be an integer ≥ ${min}, got ${String(value)}`);
+    }
+  };
+  positiveInteger('threads', 0);
+  positiveInteger('candidatesMax', 1);
+  positiveInteger('postingsMax', 1);
+  positiveInteger('batchPairsTarget', 1);
+  positiveInteger('retriesMax', 0);
+  return resolved;
+}
+
+/** One ranked answer to a query. */
+export interface CompanyMatch {
+  ce_id: string;
+  matched_certified_entity_name: string;
+  match_score: number;
+  match_type: MatchType;
+  /** How the entity was found: an exact identifier lookup or the name. */
+  matched_by: 'identifier' | 'name';
+  explanation?: MatchExplanation;
+}
+
+export interface MatchOptions {
+  /** How many results at most, best first (1–10). Default 1. */
+  top?: number;
+  /** Attach to each result how its score was reached. */
+  explain?: boolean;
+}
+
+/** How a result's score was reached. */
+export interface MatchExplanation {
+  matched_by: 'identifier' | 'name';
+  /** The identifier type that matched, for identifier matches. */
+  identifier?: string;
+  /** The comparison of the query's name with the entity's best-scoring name, when a name was given. */
+  name?: ScoreExplanation;
+  /** Set when another entity scored within the ambiguity margin and the exact band was withheld. */
+  ambiguous?: boolean;
+}
+
+/** One item of a bulk answer: results, or the error that item's request got. */
+export type BulkMatchItem =
+  | { companies_request_index: number; results: CompanyMatch[] }
+  | { companies_request_index: number; error: { code: string; message: string; errors?: unknown } };
+
+interface ScoredEntity {
+  entity: number;
+  score: number;
+  matchedBy: 'identifier' | 'name';
+  /** The entity's best-scoring name record, when the query had a name and retrieval found it. */
+  record?: number;
+  identifierType?: string;
+  ambiguous?: boolean;
+}
+
+/** Builds the index incrementally; {@link MatcherBuilder.build} freezes it into a {@link Matcher}. */
+export class MatcherBuilder {
+  readonly #names = new NameStoreBuilder();
+  readonly #candidates: CandidateIndex;
+  readonly #identifiers = new IdentifierIndex();
+  readonly #entityIds = new PackedStrings();
+  readonly #entityNames = new PackedStrings();
+  readonly #seenIds = new Set<string>();
+  readonly #options: ResolvedMatcherOptions;
+
+  constructor(options: MatcherOptions = {}) {
+    this.#options = resolveOptions(options);
+    this.#candidates = new CandidateIndex({
+      candidatesMax: this.#options.candidatesMax,
+      postingsMax: this.#options.postingsMax,
+    });
+    warmUpNormalizer();
+  }
+
+  /** Adds one entity; returns an error message instead when it cannot be indexed. */
+  add(entity: CertifiedEntityRecord): string | undefined {
+    if (typeof entity !== 'object' || entity === null) return 'an entity must be a JSON object';
+    if (typeof entity.ce_id !== 'string' || !certifiedEntityIdPattern.test(entity.ce_id)) {
+      return 'ce_id must be "ce_" followed by 24 letters or digits';
+    }
+    if (this.#seenIds.has(entity.ce_id)) return `duplicate ce_id ${entity.ce_id}`;
+    if (typeof entity.certified_entity_name !== 'string' || entity.certified_entity_name.trim() === '') {
+      return 'certified_entity_name is required';
+    }
+    const country = typeof entity.country === 'string' ? resolveCountry(entity.country) : unknownCountry;
+    if (country === unknownCountry) return `unknown country ${JSON.stringify(entity.country)}`;
+    this.#seenIds.add(entity.ce_id);
+    const entityIndex = this.#names.addEntity(country);
+    this.#entityIds.push(entity.ce_id);
+    this.#entityNames.push(entity.certified_entity_name);
+    const seenNames = new Set<string>();
+    for (const name of [
+      entity.certified_entity_name,
+      entity.certified_entity_english_name,
+      entity.certified_entity_trading_name,
+    ]) {
+      if (typeof name !== 'string' || name.trim() === '') continue;
+      const normalized = normalizeName(name, true);
+      const key = `${normalized.tokens.join(' ')}|${normalized.legalForm}`;
+      if (normalized.tokens.length === 0 || seenNames.has(key)) continue;
+      seenNames.add(key);
+      const record = this.#names.addRecord(entityIndex, normalized.tokens, normalized.legalForm);
+      this.#candidates.add(record, country, normalized.tokens);
+    }
+    const identifiers = entity.company_identifiers;
+    if (identifiers && typeof identifiers === 'object') {
+      for (const type of identifierTypes) {
+        const value = identifiers[type];
+        if (typeof value === 'string' && value !== '')
+          this.#identifiers.add(type, country, value, entityIndex);
+      }
+    }
+    return undefined;
+  }
+
+  get entityCount(): number {
+    return this.#entityIds.size;
+  }
+
+  build(): Matcher {
+    this.#seenIds.clear();
+    const names = this.#names.build();
+    const pool = new ScoringPool(names, {
+      threads: this.#options.threads,
+      batchPairsTarget: this.#options.batchPairsTarget,
+      retriesMax: this.#options.retriesMax,
+    });
+    return new Matcher({
+      names,
+      candidates: this.#candidates,
+      identifiers: this.#identifiers,
+      entityIds: this.#entityIds,
+      entityNames: this.#entityNames,
+      pool,
+    });
+  }
+}
+
+interface MatcherParts {
+  names: NameStore;
+  candidates: CandidateIndex;
+  identifiers: IdentifierIndex;
+  entityIds: PackedStrings;
+  entityNames: PackedStrings;
+  pool: ScoringPool;
+}
+
+/**
+ * Parses one line of an entity file. The engine never needs certificates, and they are most of each line,
+ * so when the line ends with its `certificates` array (as the generator and the catalog write it) only the
+ * part before it is parsed: loading 1M entities takes a fraction of the time. Any other layout is parsed
+ * whole. The shortcut is safe: `,"certificates":[` with unescaped quotes cannot occur inside a JSON string.
+ */
+export function parseEntityLine(line: string): CertifiedEntityRecord {
+  const cut = line.indexOf(',"certificates":[');
+  if (cut > 0) {
+    try {
+      return JSON.parse(`${line.slice(0, cut)}}`) as CertifiedEntityRecord;
+    } catch {
+      // Not the expected layout after all: fall through to a full parse.
+    }
+  }
+  return JSON.parse(line) as CertifiedEntityRecord;
+}
+
+/** Streams an NDJSON entity file into a builder; bad lines are reported with their number and skipped. */
+export async function addEntityFile(
+  builder: MatcherBuilder,
+  path: string,
+  options: MatcherOptions,
+): Promise<void> {
+  const lines = createInterface({
+    input: createReadStream(path, { encoding: 'utf8' }),
+    crlfDelay: Number.POSITIVE_INFINITY,
+  });
+  let lineNumber = 0;
+  for await (const line of lines) {
+    lineNumber++;
+    if (line.trim() === '') continue;
+    let problem: string | undefined;
+    try {
+      problem = builder.add(parseEntityLine(line));
+    } catch (error) {
+      problem = `not valid JSON: ${(error as Error).message}`;
+    }
+    if (problem !== undefined) options.onInvalidEntity?.({ position: lineNumber, message: problem });
+  }
+}
+
+export class Matcher {
+  readonly #parts: MatcherParts;
+  #closed = false;
+
+  constructor(parts: MatcherParts) {
+    this.#parts = parts;
+  }
+
+  /** Entities in the index. */
+  get entityCount(): number {
+    return this.#parts.entityIds.size;
+  }
+
+  get stats() {
+    return {
+      entities: this.#parts.entityIds.size,
+      nameRecords: this.#parts.names.recordCount,
+      vocabularySize: this.#parts.candidates.vocabularySize,
+      identifiers: this.#parts.identifiers.size,
+      pool: this.#parts.pool.stats,
+    };
+  }
+
+  /** @internal The scoring pool, for tests that kill a worker. */
+  get scoringPool(): ScoringPool {
+    return this.#parts.pool;
+  }
+
+  /**
+   * Finds the certified entity a request means. Results are best first, only those at or above the
+   * request's `match_rate`; an empty array means not found.
+   *
+   * @throws {QueryValidationError} when the request is malformed.
+   */
+  async matchCompany(request: unknown, options: MatchOptions = {}): Promise<CompanyMatch[]> {
+    assert.ok(!this.#closed, 'the matcher is closed');
+    const top = resolveTop(options.top);
+    const query = parseCompanyRequest(request);
+    const scored = await this.#scoreQuery(query);
+    return scored
+      .filter((candidate) => candidate.score >= query.matchRate)
+      .slice(0, top)
+      .map((candidate) => this.#toMatch(candidate, options.explain === true ? query : undefined));
+  }
+
+  /**
+   * Matches many requests; each item carries its `companies_request_index`, and a malformed request gets an
+   * `error` without failing the others.
+   */
+  async matchCompanies(requests: readonly unknown[], options: MatchOptions = {}): Promise<BulkMatchItem[]> {
+    return Promise.all(
+      requests.map(async (request, index): Promise<BulkMatchItem> => {
+        try {
+          return { companies_request_index: index, results: await this.matchCompany(request, options) };
+        } catch (error) {
+          if (error instanceof QueryValidationError) {
+            return {
+              companies_request_index: index,
+              error: { code: error.code, message: error.message, errors: error.errors },
+            };
+          }
+          throw error;
+        }
+      }),
+    );
+  }
+
+  /** The candidate entities (ce_ids) retrieval hands to scoring; for recall measurements. */
+  candidateIds(request: unknown): string[] {
+    const query = parseCompanyRequest(request);
+    if (!query.name) return [];
+    const entities = new Set(
+      this.#parts.candidates
+        .candidates(query.country, query.name.tokens)
+        .map((r) => this.#parts.names.entityOf(r)),
+    );
+    return [...entities].map((entity) => this.#parts.entityIds.get(entity));
+  }
+
+  async #scoreQuery(query: ParsedQuery): Promise<ScoredEntity[]> {
+    const byIdentifier = new Map<number, string>();
+    for (const identifier of query.identifiers) {
+      for (const entity of this.#parts.identifiers.lookup(identifier.type, query.country, identifier.value)) {
+        if (!byIdentifier.has(entity)) byIdentifier.set(entity, identifier.type);
+      }
+    }
+    const scored = new Map<number, ScoredEntity>();
+    if (query.name) {
+      const records = this.#parts.candidates.candidates(query.country, query.name.tokens);
+      const scores = await this.#parts.pool.score({ ...query.name, country: query.country }, records);
+      records.forEach((record, i) => {
+        const entity = this.#parts.names.entityOf(record);
+        const score = scores[i] as number;
+        const previous = scored.get(entity);
+        if (!previous || score > previous.score)
+          scored.set(entity, { entity, score, matchedBy: 'name', record });
+      });
+    }
+    // An identifier in the stated country identifies the company: exact, whatever the name says. Two
+    // entities sharing one (a group VAT number) identify neither, so they keep their name scores.
+    for (const [entity, identifierType] of byIdentifier) {
+      const score = byIdentifier.size === 1 ? 100 : looseScoreMax;
+      scored.set(entity, { ...scored.get(entity), entity, score, matchedBy: 'identifier', identifierType });
+    }
+    const ranked = [...scored.values()].sort((a, b) => b.score - a.score || a.entity - b.entity);
+    demoteAmbiguousExactMatches(ranked);
+    return ranked;
+  }
+
+  #toMatch(candidate: ScoredEntity, explainFor: ParsedQuery | undefined): CompanyMatch {
+    const matchType = matchTypeOf(candidate.score);
+    assert.ok(matchType !== undefined, 'results below the minimum match rate are filtered before this point');
+    const match: CompanyMatch = {
+      ce_id: this.#parts.entityIds.get(candidate.entity),
+      matched_certified_entity_name: this.#parts.entityNames.get(candidate.entity),
+      match_score: candidate.score,
+      match_type: matchType,
+      matched_by: candidate.matchedBy,
+    };
+    if (explainFor) match.explanation = this.#explain(candidate, explainFor);
+    return match;
+  }
+
+  #explain(candidate: ScoredEntity, query: ParsedQuery): MatchExplanation {
+    const explanation: MatchExplanation = { matched_by: candidate.matchedBy };
+    if (candidate.identifierType !== undefined) explanation.identifier = candidate.identifierType;
+    if (candidate.ambiguous) explanation.ambiguous = true;
+    if (query.name && candidate.record !== undefined) {
+      explanation.name = explainScore(
+        { ...query.name, country: query.country },
+        this.#parts.names.scoringName(candidate.record),
+      );
+    }
+    return explanation;
+  }
+
+  /** Stops the worker pool. Pending queries finish first. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#parts.pool.close();
+  }
+}
+
+/**
+ * When two different entities both reach the exact band within {@link ambiguityMarginPoints}, the query does
+ * not say which company it means: charging for either could charge for the wrong one, so both drop to the top
+ * of the loose band. The ranking is kept.
+ */
+function demoteAmbiguousExactMatches(ranked: ScoredEntity[]): void {
+  const [first, second] = ranked;
+  if (!first || !second || second.score < 94 || first.score - second.score >= ambiguityMarginPoints) return;
+  for (const candidate of ranked) {
+    if (candidate.score >= 94 && first.score - candidate.score < ambiguityMarginPoints) {
+      candidate.score = looseScoreMax;
+      candidate.ambiguous = true;
+    }
+  }
+}
+
+function resolveTop(top: number | undefined): number {
+  if (top === undefined) return 1;
+  if (!Number.isInteger(top) || top < 1 || top > topMax) {
+    throw new RangeError(`top must be an integer from 1 to ${topMax}, got ${String(top)}`);
+  }
+  return top;
+}

@@ -1,0 +1,293 @@
+/**
+ * Company-name normalization: the single place that decides which spellings of a name are the same.
+ *
+ * `Siemens Aktiengesellschaft`, `SIEMENS AG.` and `The Siemens A.G. (Germany)` all become the core tokens
+ * `["siemens"]` with the legal form `AG`; `Müller`, `Muller` and `Mueller` all become `muller`;
+ * `ООО Сибирские Технологии` becomes `["sibirskie", "tekhnologii"]` with the legal form `OOO`.
+ * Distinguishing words survive: numerals (`Fund III` → `3`) and industry words are kept as tokens.
+ */
+import assert from 'node:assert/strict';
+import anyAscii from 'any-ascii';
+import { countryKey, resolveCountry, unknownCountry } from './countries.js';
+import { type LegalFormFamily, legalFormTable, vocabularyTable } from './reference-tables.js';
+
+/** A normalized company name. Tokens are lower-case ASCII `[a-z0-9]+`. */
+export interface NormalizedName {
+  /** The words that identify the company, in their original order, legal form and noise removed. */
+  tokens: string[];
+  /** Index into the legal-form table (see {@link legalFormCode}); 0 when the name carries none. */
+  legalForm: number;
+}
+
+/**
+ * Names longer than this are cut before normalization. The registry's longest legal names are about 250
+ * characters; the cut keeps a hostile 10 kB name from costing more than a real one.
+ */
+export const nameLengthMax = 512;
+
+/** More tokens than this are dropped: alignment is quadratic in tokens, and no real name needs more. */
+export const nameTokensMax = 16;
+
+interface LegalFormInfo {
+  code: string;
+  family: LegalFormFamily;
+}
+
+interface TrieNode {
+  children: Map<string, TrieNode>;
+  /** Legal-form index when a variant ends here. */
+  formIndex: number;
+  /** Whether that variant may stand before the name. */
+  prefix: boolean;
+}
+
+interface CompiledTables {
+  legalForms: LegalFormInfo[];
+  /** Variants stored reversed, matched from the last token backwards. */
+  suffixTrie: TrieNode;
+  prefixTrie: TrieNode;
+  canonical: Map<string, string>;
+  connectors: Set<string>;
+  noisePrefixes: string[][];
+  industry: Set<string>;
+  generic: Set<string>;
+}
+
+let compiled: CompiledTables | undefined;
+
+function newTrieNode(): TrieNode {
+  return { children: new Map(), formIndex: 0, prefix: false };
+}
+
+function insertVariant(
+  root: TrieNode,
+  tokens: string[],
+  formIndex: number,
+  prefix: boolean,
+  what: string,
+): void {
+  let node = root;
+  for (const token of tokens) {
+    let child = node.children.get(token);
+    if (!child) {
+      child = newTrieNode();
+      node.children.set(token, child);
+    }
+    node = child;
+  }
+  // Two forms sharing a spelling would make the canonical code depend on table order: a table bug.
+  assert.ok(
+    node.formIndex === 0 || node.formIndex === formIndex,
+    `legal-form variant "${what}" belongs to two forms`,
+  );
+  node.formIndex = formIndex;
+  node.prefix ||= prefix;
+}
+
+/** German-style vowel digraphs fold to the plain vowel so that Mueller = Müller = Muller. */
+function foldDigraphs(token: string): string {
+  return token.length > 2 && (token.includes('e') || token.includes('E'))
+    ? token.replace(/([aou])e/g, '$1')
+    : token;
+}
+
+function compileTables(): CompiledTables {
+  if (compiled) return compiled;
+  const vocabulary = vocabularyTable();
+  const legalForms: LegalFormInfo[] = [{ code: '', family: 'generic' }];
+  const suffixTrie = newTrieNode();
+  const prefixTrie = newTrieNode();
+  for (const form of legalFormTable()) {
+    legalForms.push({ code: form.code, family: form.family });
+    const formIndex = legalForms.length - 1;
+    for (const variant of form.variants) {
+      const tokens = splitTokens(variant).map(foldDigraphs);
+      if (tokens.length === 0) continue;
+      insertVariant(suffixTrie, [...tokens].reverse(), formIndex, false, variant);
+      insertVariant(prefixTrie, tokens, formIndex, form.prefix === true, variant);
+    }
+  }
+  const foldAll = (words: string[]) => new Set(words.map((word) => foldDigraphs(word)));
+  const noisePrefixes = vocabulary.noisePrefixes.map((words) => words.map(foldDigraphs));
+  compiled = {
+    legalForms,
+    suffixTrie,
+    prefixTrie,
+    canonical: new Map(
+      Object.entries(vocabulary.canonical).map(([key, value]) => [foldDigraphs(key), foldDigraphs(value)]),
+    ),
+    connectors: new Set(vocabulary.connectors.map(foldDigraphs)),
+    noisePrefixes,
+    industry: foldAll(vocabulary.industry.map((word) => vocabulary.canonical[word] ?? word)),
+    generic: foldAll(vocabulary.generic.map((word) => vocabulary.canonical[word] ?? word)),
+  };
+  return compiled;
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what we strip.
+const controlCharacters = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202f\u2060-\u206f\ufeff]/g;
+const printableAscii = /^[\x20-\x7e]*$/;
+const trailingParenthetical = /[([]([^()[\]]{1,60})[)\]]\s*$/;
+
+/**
+ * Turns raw text into lower-case ASCII tokens: script transliterated, diacritics removed, `&` and `+` read as
+ * "and", dots and apostrophes deleted (S.A. = SA, O'Neil = ONeil), every other mark a separator.
+ */
+function splitTokens(text: string): string[] {
+  let ascii = text.length > nameLengthMax ? text.slice(0, nameLengthMax) : text;
+  if (!printableAscii.test(ascii)) {
+    ascii = anyAscii(ascii.normalize('NFKC').replace(controlCharacters, ' '));
+  }
+  const cleaned = ascii
+    .toLowerCase()
+    .replace(/[&+]/g, ' and ')
+    .replace(/[.'`]/g, '')
+    .replace(/[^a-z0-9]+/g, ' ')
+    .trim();
+  return cleaned === '' ? [] : cleaned.split(' ');
+}
+
+/** Longest legal-form variant at the end of `tokens`; returns [form index, tokens it spans]. */
+function matchSuffix(root: TrieNode, tokens: string[]): [number, number] {
+  let node: TrieNode | undefined = root;
+  let best: [number, number] = [0, 0];
+  for (let i = tokens.length - 1; i >= 0 && node; i--) {
+    node = node.children.get(tokens[i] as string);
+    if (node && node.formIndex !== 0) best = [node.formIndex, tokens.length - i];
+  }
+  return best;
+}
+
+/** Longest prefix-capable legal-form variant at the start of `tokens`. */
+function matchPrefix(root: TrieNode, tokens: string[]): [number, number] {
+  let node: TrieNode | undefined = root;
+  let best: [number, number] = [0, 0];
+  for (let i = 0; i < tokens.length && node; i++) {
+    node = node.children.get(tokens[i] as string);
+    if (node && node.formIndex !== 0 && node.prefix) best = [node.formIndex, i + 1];
+  }
+  return best;
+}
+
+const romanNumerals = new Map<string, string>(
+  [
+    'ii',
+    'iii',
+    'iv',
+    'v',
+    'vi',
+    'vii',
+    'viii',
+    'ix',
+    'x',
+    'xi',
+    'xii',
+    'xiii',
+    'xiv',
+    'xv',
+    'xvi',
+    'xvii',
+    'xviii',
+    'xix',
+    'xx',
+  ]
+    .map((numeral, position) => [numeral, String(position + 2)] as [string, string])
+    .filter(([numeral]) => numeral.length > 1),
+);
+
+/** Drops a trailing "(UK)", "[Germany]" or "(Deutschland)": a country qualifier, not part of the name. */
+function dropCountryQualifier(text: string): string {
+  const match = trailingParenthetical.exec(text);
+  if (!match || match.index === 0) return text;
+  const inside = match[1] as string;
+  return countryKey(inside) !== '' && resolveCountry(inside) !== unknownCountry
+    ? text.slice(0, match.index)
+    : text;
+}
+
+function stripNoisePrefix(tokens: string[], noisePrefixes: string[][]): string[] {
+  for (const noise of noisePrefixes) {
+    if (tokens.length > noise.length && noise.every((word, i) => tokens[i] === word)) {
+      return tokens.slice(noise.length);
+    }
+  }
+  return tokens;
+}
+
+/**
+ * Normalizes a company name.
+ *
+ * @param keepLegalFormOnly - when the name is nothing but a legal form ("Company Limited"), return those words
+ *   as tokens instead of an empty name. Registry entries use this; queries leave it off so that a name that is
+ *   only a legal form is rejected as having no distinctive words.
+ *
+ * @example
+ * normalizeName('Siemens Aktiengesellschaft') // { tokens: ['siemens'], legalForm: legalFormIndex('AG') }
+ */
+export function normalizeName(name: string, keepLegalFormOnly = false): NormalizedName {
+  const tables = compileTables();
+  // Digraphs fold first, so that legal forms written with expanded umlauts (OUe = OÜ) are recognised too.
+  let tokens = splitTokens(dropCountryQualifier(name)).map(foldDigraphs);
+  const allTokens = tokens;
+  let legalForm = 0;
+  const [suffixForm, suffixLength] = matchSuffix(tables.suffixTrie, tokens);
+  if (suffixForm !== 0) {
+    legalForm = suffixForm;
+    tokens = tokens.slice(0, tokens.length - suffixLength);
+  }
+  const [prefixForm, prefixLength] = matchPrefix(tables.prefixTrie, tokens);
+  if (prefixForm !== 0 && prefixLength < tokens.length + (keepLegalFormOnly ? 0 : 1)) {
+    // "PT Astra Tbk": the suffix (public company) is the more specific form, but both are legal words.
+    if (legalForm === 0) legalForm = prefixForm;
+    tokens = tokens.slice(prefixLength);
+  }
+  if (tokens.length === 0 && keepLegalFormOnly) {
+    tokens = allTokens;
+    legalForm = 0;
+  }
+  tokens = stripNoisePrefix(tokens, tables.noisePrefixes);
+  const core: string[] = [];
+  for (let i = 0; i < tokens.length && core.length < nameTokensMax; i++) {
+    const raw = tokens[i] as string;
+    if (raw === 'and' && tokens.length > 1) continue; // "and" folds to itself
+    if (i > 0 && i < tokens.length - 1 && tables.connectors.has(raw)) continue;
+    const canonical = tables.canonical.get(raw) ?? raw;
+    core.push(romanNumerals.get(canonical) ?? canonical);
+  }
+  return { tokens: core, legalForm };
+}
+
+/** The canonical code (`GMBH`, `LTD`, ...) of a legal-form index; `''` for none. */
+export function legalFormCode(legalForm: number): string {
+  return compileTables().legalForms[legalForm]?.code ?? '';
+}
+
+/** The index of a canonical legal-form code, or 0 when the code is unknown. */
+export function legalFormIndex(code: string): number {
+  const index = compileTables().legalForms.findIndex((form) => form.code === code);
+  return Math.max(index, 0);
+}
+
+export function legalFormFamily(legalForm: number): LegalFormFamily {
+  return compileTables().legalForms[legalForm]?.family ?? 'generic';
+}
+
+/** Whether a token names an industry (Gas, Steel, Software): a mismatch there means another company. */
+export function isIndustryWord(token: string): boolean {
+  return compileTables().industry.has(token);
+}
+
+/** Whether a token is so common in company names that it identifies little (Group, Services, Holding). */
+export function isGenericWord(token: string): boolean {
+  return compileTables().generic.has(token);
+}
+
+/** The compact key of a name: its tokens without separators, so that Coca-Cola = CocaCola = Coca Cola. */
+export function compactKey(tokens: readonly string[]): string {
+  return tokens.join('');
+}
+
+/** Forces the tables to compile now (at start-up) rather than on the first query. */
+export function warmUpNormalizer(): void {
+  compileTables();
+}
