@@ -28,7 +28,7 @@ export interface MatcherOptions {
   postingsMax?: number;
   /** Candidate pairs per worker task. Default 1,024. */
   batchPairsTarget?: number;
-  /** Retries of a task whose worker died. Default 1. */
+  /** Retries of a task whose worker died. Default 2. */
   retriesMax?: number;
   /** Called for each entity that cannot be indexed; the entity is skipped and the build goes on. */
   onInvalidEntity?: (problem: InvalidEntity) => void;

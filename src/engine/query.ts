@@ -135,7 +135,7 @@ export function parseCompanyRequest(body: unknown): ParsedQuery {
   if (
     !nameGiven &&
     identifiers.length === 0 &&
-    !errors.some((e) => e.field.startsWith('company_identifiers'))
+    !errors.some((e) => e.field === 'company_name' || e.field.startsWith('company_identifiers'))
   ) {
     errors.push({
       field: 'company_name',

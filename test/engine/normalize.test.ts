@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { legalFormCode, normalizeName } from '../../src/engine/index.js';
+import { countryTable, legalFormTable } from '../../src/engine/reference-tables.js';
+
+const same = (a: string, b: string) => {
+  const x = normalizeName(a);
+  const y = normalizeName(b);
+  expect(x.tokens, `${a} vs ${b}`).toEqual(y.tokens);
+  expect(legalFormCode(x.legalForm), `${a} vs ${b}`).toBe(legalFormCode(y.legalForm));
+};
+
+describe('normalization', () => {
+  it('ignores case, punctuation, whitespace and & versus and', () => {
+    same('ACME ENGINEERING LTD.', 'Acme Engineering Ltd');
+    same('Smith & Sons Ltd', 'Smith and Sons Limited');
+    same('  Acme,   Engineering  ', 'acme engineering');
+  });
+  it('treats diacritics both ways: Müller = Muller = Mueller', () => {
+    same('Müller GmbH', 'Muller GmbH');
+    same('Müller GmbH', 'Mueller GmbH');
+  });
+  it('transliterates Cyrillic and Greek names and their legal forms', () => {
+    expect(normalizeName('ООО Сибирские Технологии').tokens).toEqual(['sibirskie', 'tekhnologii']);
+    expect(legalFormCode(normalizeName('ООО Сибирские Технологии').legalForm)).toBe('OOO');
+    expect(legalFormCode(normalizeName('Ελληνικά Πετρέλαια Α.Ε.').legalForm)).toBe('AE');
+  });
+  it('recognises legal forms in long, short, dotted and local-script spellings', () => {
+    same('Siemens Aktiengesellschaft', 'Siemens AG');
+    same('Acme Gesellschaft mit beschränkter Haftung', 'Acme G.m.b.H.');
+    same('Acme S.A. de C.V.', 'Acme SA de CV');
+    same('Acme Sp. z o.o.', 'Acme Spółka z ograniczoną odpowiedzialnością');
+    same('Hengli Co., Ltd.', 'Hengli Company Limited');
+    same('ООО Ромашка', 'OOO Romashka');
+  });
+  it('knows legal forms of at least 40 jurisdictions, each mapped to one canonical code', () => {
+    const jurisdictions = new Set(legalFormTable().flatMap((form) => form.jurisdictions));
+    expect(jurisdictions.size).toBeGreaterThanOrEqual(40);
+  });
+  it('recognises every legal form the generator writes for every country', () => {
+    for (const country of countryTable()) {
+      for (const form of country.legalForms) {
+        expect(normalizeName(`Vexorum ${form}`).legalForm, `${country.alpha2} ${form}`).not.toBe(0);
+      }
+    }
+  });
+  it('expands common business abbreviations', () => {
+    same('Acme Intl Mfg Svcs Grp', 'Acme International Manufacturing Services Group');
+    same('Acme Tech Labs Eng', 'Acme Technologies Laboratories Engineering');
+  });
+  it('drops a leading "The" and a trailing country qualifier such as "(UK)"', () => {
+    same('The Acme Engineering Ltd (UK)', 'Acme Engineering Ltd');
+    same('Acme Engineering Ltd [Germany]', 'Acme Engineering Ltd');
+  });
+  it('keeps numerals and industry words, which distinguish companies', () => {
+    expect(normalizeName('Fund III LP').tokens).toEqual(['fund', '3']);
+    expect(normalizeName('Fund IV LP').tokens).toEqual(['fund', '4']);
+    expect(normalizeName('Nordic Gas AS').tokens).not.toEqual(normalizeName('Nordic Oil AS').tokens);
+  });
+  it('returns no tokens for a name that is only punctuation or only a legal form', () => {
+    expect(normalizeName('...!!!').tokens).toEqual([]);
+    expect(normalizeName('Ltd.').tokens).toEqual([]);
+    expect(normalizeName('Ltd.', true).tokens).toEqual(['ltd']);
+  });
+  it('survives control characters and 10 kB names', () => {
+    expect(normalizeName('Acme\u0000\u0007 Engineering\u200b Ltd').tokens).toEqual(['acme', 'engineering']);
+    expect(normalizeName('x'.repeat(10_000)).tokens.length).toBeLessThanOrEqual(16);
+  });
+});
