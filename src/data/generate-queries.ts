@@ -3,6 +3,7 @@
  * `null` for negatives). Built from the registry generator's ground truth, in the same pass.
  */
 import anyAscii from 'any-ascii';
+import { countryAlpha2, resolveCountry } from '../engine/countries.js';
 import type { CompanyRequest } from '../engine/query.js';
 import { type IdentifierType, legalFormTable } from '../engine/reference-tables.js';
 import { composeName, type GeneratedEntity, type RegistryGenerator } from './generate-registry.js';
@@ -190,6 +191,9 @@ function formatIdentifierVariant(random: Random, value: string, alpha2: string):
   }
 }
 
+/** How much more often an entity that can carry a rare category is sampled. */
+const rareBoost = 6;
+
 /**
  * Draws labelled queries while the registry is generated. Call {@link offer} for each generated entity and
  * {@link finish} once the registry is complete (negatives are checked against the whole registry then).
@@ -199,6 +203,7 @@ export class QuerySampler {
   readonly #queries: LabelledQuery[] = [];
   readonly #pendingNegatives: { query: LabelledQuery; alpha2: string }[] = [];
   readonly #probability: number;
+  readonly #perCategory = new Map<QueryCategory, number>();
 
   constructor(
     private readonly registry: RegistryGenerator,
@@ -209,14 +214,28 @@ export class QuerySampler {
   }
 
   offer(generated: GeneratedEntity): void {
-    if (!this.#random.chance(this.#probability)) return;
     const random = this.#random;
-    const category = random.pick(queryCategories);
-    const query = this.#make(category, generated);
-    if (!query) return;
-    if (query.label.expected_ce_id === null)
-      this.#pendingNegatives.push({ query, alpha2: query.company_country });
-    else this.#queries.push(query);
+    // Entities that can carry a rare category (English names, transliteration, diacritics) are sampled
+    // more often, so every category gets enough queries to measure even in a small registry.
+    const rare =
+      generated.localWords !== undefined || !/^[\x20-\x7e]*$/.test(generated.entity.certified_entity_name);
+    if (!random.chance(rare ? Math.min(1, this.#probability * rareBoost) : this.#probability)) return;
+    // The least-filled category this entity can express, so categories stay balanced.
+    const order = [...queryCategories].sort(
+      (a, b) => (this.#perCategory.get(a) ?? 0) - (this.#perCategory.get(b) ?? 0) || random.next() - 0.5,
+    );
+    for (const category of order) {
+      const query = this.#make(category, generated);
+      if (!query) continue;
+      this.#perCategory.set(category, (this.#perCategory.get(category) ?? 0) + 1);
+      if (query.label.expected_ce_id === null)
+        this.#pendingNegatives.push({
+          query,
+          alpha2: countryAlpha2(resolveCountry(query.company_country)) ?? '',
+        });
+      else this.#queries.push(query);
+      return;
+    }
   }
 
   finish(count: number): LabelledQuery[] {

@@ -15,7 +15,7 @@ import { type NameStore, NameStoreBuilder } from './name-store.js';
 import { normalizeName, warmUpNormalizer } from './normalize.js';
 import { PackedStrings } from './packed-strings.js';
 import { type ParsedQuery, parseCompanyRequest, QueryValidationError } from './query.js';
-import { explainScore, looseScoreMax, type ScoreExplanation, type ScoringName } from './score.js';
+import { explainScore, looseScoreMax, type ScoreExplanation } from './score.js';
 import { defaultScoringPoolOptions, ScoringPool } from './scoring-pool.js';
 
 /** Options for {@link createMatcher}; every field is optional. */

@@ -1,0 +1,143 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const root = new URL('..', import.meta.url).pathname;
+const fromSource = ['--import', 'tsx', join(root, 'src/cli/main.ts')];
+const fromBuild = [join(root, 'bin/certmatch.js')];
+
+async function certmatch(
+  entry: string[],
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [...entry, ...args], { cwd: root });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+describe('certmatch on the command line', () => {
+  const directory = mkdtempSync(join(tmpdir(), 'certmatch-cli-'));
+  const entities = join(directory, 'entities.ndjson');
+  const queries = join(directory, 'queries.ndjson');
+
+  beforeAll(async () => {
+    const generated = await certmatch(fromSource, [
+      'data',
+      'generate',
+      '--count',
+      '400',
+      '--seed',
+      'cli',
+      '--out',
+      entities,
+      '--queries-out',
+      queries,
+      '--queries',
+      '60',
+    ]);
+    expect(generated.code).toBe(0);
+  });
+
+  it('generates the same registry for the same seed', async () => {
+    const again = join(directory, 'again.ndjson');
+    await certmatch(fromSource, ['data', 'generate', '--count', '400', '--seed', 'cli', '--out', again]);
+    expect(readFileSync(again, 'utf8')).toBe(readFileSync(entities, 'utf8'));
+  });
+
+  for (const [how, entry] of [
+    ['from source', fromSource],
+    ['from the build', fromBuild],
+  ] as const) {
+    it(`matches a query file ${how}, one output line per input line, a bad line getting an error`, async () => {
+      if (how === 'from the build' && !existsSync(join(root, 'dist/cli/main.js'))) {
+        throw new Error('dist/ is missing: the test command builds it first (npm test)');
+      }
+      const input = join(directory, `input-${how}.ndjson`);
+      const output = join(directory, `output-${how}.ndjson`);
+      writeFileSync(
+        input,
+        `${readFileSync(queries, 'utf8')}{not json\n{"company_name":"x","company_country":"Atlantis"}\n`,
+      );
+      const result = await certmatch(entry, [
+        'match',
+        '--data',
+        entities,
+        '--input',
+        input,
+        '--output',
+        output,
+        '--threads',
+        '2',
+        '--top',
+        '2',
+      ]);
+      expect(result.code).toBe(0);
+      expect(result.stderr).toContain('Accuracy on');
+      const queryCount = readFileSync(queries, 'utf8').trim().split('\n').length;
+      const lines = readFileSync(output, 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line));
+      expect(lines).toHaveLength(queryCount + 2);
+      expect(lines.map((line) => line.companies_request_index)).toEqual([...Array(queryCount + 2).keys()]);
+      expect(lines[queryCount].error.code).toBe('invalid_json');
+      expect(lines[queryCount + 1].error.code).toBe('validation_error');
+      expect(lines.slice(0, queryCount).every((line) => Array.isArray(line.results))).toBe(true);
+    });
+  }
+
+  it('scores two names and explains the score', async () => {
+    const plain = await certmatch(fromSource, ['score', 'ACME ENGINEERING LTD.', 'Acme Engineering Limited']);
+    expect(plain.stdout.trim()).toBe('100\texactly_matched');
+    const explained = await certmatch(fromSource, ['score', 'Nordic Gas AS', 'Nordic Oil AS', '--explain']);
+    expect(JSON.parse(explained.stdout).penalties[0].code).toBe('industry_word_mismatch');
+  });
+
+  it('scores a file of pairs, reporting a bad line and going on', async () => {
+    const pairs = join(directory, 'pairs.ndjson');
+    writeFileSync(pairs, '{"a":"Fund III LP","b":"Fund IV LP"}\nnope\n{"a":"Acme Ltd","b":"Acme Limited"}\n');
+    const result = await certmatch(fromSource, ['score', '--input', pairs]);
+    const lines = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(lines[0].match_type).not.toBe('exactly_matched');
+    expect(lines[1]).toMatchObject({ line: 2 });
+    expect(lines[2]).toMatchObject({ score: 100, match_type: 'exactly_matched' });
+  });
+
+  it('refuses a wrong command line with exit code 2 and the usage text', async () => {
+    const result = await certmatch(fromSource, ['match', '--data', entities]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--input is required');
+    expect(result.stderr).toContain('Usage: certmatch match');
+  });
+
+  it('reports a missing file with exit code 1', async () => {
+    const result = await certmatch(fromSource, [
+      'match',
+      '--data',
+      join(directory, 'nope.ndjson'),
+      '--input',
+      queries,
+      '--output',
+      join(directory, 'x'),
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('ENOENT');
+  });
+
+  it('tells the truth in --help', async () => {
+    const result = await certmatch(fromSource, ['match', '--help']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('--match-rate N');
+  });
+});
