@@ -146,7 +146,8 @@ function germanExpansion(text: string): string {
     .replace(/ß/g, 'ss');
 }
 
-function typo(random: Random, word: string): string {
+/** One typo in a word: a deletion, insertion, substitution or swap of two adjacent letters. */
+export function typo(random: Random, word: string): string {
   const letters = [...word];
   const at = random.int(1, letters.length - 2);
   const letter = String.fromCharCode(97 + random.int(0, 25));

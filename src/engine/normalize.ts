@@ -257,6 +257,11 @@ export function normalizeName(name: string, keepLegalFormOnly = false): Normaliz
   return { tokens: core, legalForm };
 }
 
+/** The canonical business word a word folds to (`systems` → `system`), or undefined when it has none. */
+export function canonicalWord(token: string): string | undefined {
+  return compileTables().canonical.get(token);
+}
+
 /** The canonical code (`GMBH`, `LTD`, ...) of a legal-form index; `''` for none. */
 export function legalFormCode(legalForm: number): string {
   return compileTables().legalForms[legalForm]?.code ?? '';

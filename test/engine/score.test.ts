@@ -92,3 +92,40 @@ describe('the pair score', () => {
     );
   });
 });
+
+describe('the hot-path score', () => {
+  const word = fc.constantFrom(
+    'acme',
+    'nordic',
+    'gas',
+    'services',
+    'iii',
+    'müller',
+    'mueller',
+    'ltd',
+    'gmbh',
+    'ag',
+    'pty ltd',
+    'coca-cola',
+    'cocacola',
+    'the',
+  );
+  const name = fc.array(word, { minLength: 0, maxLength: 5 }).map((words) => words.join(' '));
+  it('always equals the score its explanation reports (the shortcut for equal names changes nothing)', async () => {
+    const { explainScore, scoreNormalized } = await import('../../src/engine/score.js');
+    fc.assert(
+      fc.property(
+        name,
+        name,
+        fc.constantFrom(0, 1, 2),
+        fc.constantFrom(0, 1, 2),
+        (a, b, countryA, countryB) => {
+          const x = { ...normalizeName(a, true), country: countryA };
+          const y = { ...normalizeName(b, true), country: countryB };
+          expect(scoreNormalized(x, y)).toBe(explainScore(x, y).score);
+        },
+      ),
+      { numRuns: 5000 },
+    );
+  });
+});

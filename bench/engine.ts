@@ -1,0 +1,202 @@
+/**
+ * The whole matching path at registry scale: index build time and memory, bulk queries/s with 1 and 2
+ * threads, single-query latency, candidate recall on one-typo queries, and accuracy by category.
+ *
+ * Run: node --expose-gc --import tsx bench/engine.ts [--sizes 100000,1000000] [--queries 20000]
+ * Each size runs in this process one after another; run one size per process for clean memory figures.
+ */
+import { parseArgs } from 'node:util';
+import { type AccuracyReport, AccuracyTally, formatAccuracy } from '../src/data/evaluate.js';
+import { type LabelledQuery, QuerySampler, typo } from '../src/data/generate-queries.js';
+import { createRegistryGenerator, type GeneratedEntity } from '../src/data/generate-registry.js';
+import { Random } from '../src/data/random.js';
+import { type CertifiedEntityRecord, type Matcher, MatcherBuilder } from '../src/engine/index.js';
+import { type Figure, percentile, printFigures, writeResults } from './report.js';
+
+const { values } = parseArgs({
+  options: {
+    sizes: { type: 'string', default: '100000,1000000' },
+    queries: { type: 'string', default: '20000' },
+    'latency-queries': { type: 'string', default: '2000' },
+    'recall-queries': { type: 'string', default: '4000' },
+    seed: { type: 'string', default: 'bench' },
+  },
+});
+const sizes = (values.sizes as string).split(',').map(Number);
+const queryCount = Number(values.queries);
+const latencyQueries = Number(values['latency-queries']);
+const recallQueries = Number(values['recall-queries']);
+
+const gc = (globalThis as { gc?: () => void }).gc;
+const rssMiB = () => {
+  gc?.();
+  return process.memoryUsage().rss / 2 ** 20;
+};
+
+interface Registry {
+  entities: CertifiedEntityRecord[];
+  queries: LabelledQuery[];
+  typoQueries: { request: object; expected: string }[];
+  generateSeconds: number;
+}
+
+function generate(count: number, seed: string): Registry {
+  const started = performance.now();
+  const generator = createRegistryGenerator({ count, seed, certificates: false });
+  const sampler = new QuerySampler(generator, { count: queryCount, registryCount: count, seed });
+  const random = new Random(`${seed}:typos`);
+  const entities: CertifiedEntityRecord[] = [];
+  const typoSources: GeneratedEntity[] = [];
+  const typoProbability = Math.min(1, (recallQueries * 2) / count);
+  for (const generated of generator.entities) {
+    entities.push(generated.entity);
+    sampler.offer(generated);
+    if (random.chance(typoProbability)) typoSources.push(generated);
+  }
+  const typoQueries = typoSources.flatMap((generated) => {
+    // One typo anywhere in the name a customer would type, including short words: the hardest case for retrieval.
+    const words = generated.entity.certified_entity_name.split(' ');
+    const candidates = words
+      .map((word, index) => [word, index] as const)
+      .filter(([word]) => [...word].length >= 3);
+    if (candidates.length === 0) return [];
+    const [word, index] = random.pick(candidates);
+    words[index] = typo(random, word);
+    return [
+      {
+        request: { company_name: words.join(' '), company_country: generated.entity.country },
+        expected: generated.entity.ce_id,
+      },
+    ];
+  });
+  return {
+    entities,
+    queries: sampler.finish(queryCount),
+    typoQueries: typoQueries.slice(0, recallQueries),
+    generateSeconds: (performance.now() - started) / 1000,
+  };
+}
+
+function build(entities: CertifiedEntityRecord[], threads: number): { matcher: Matcher; seconds: number } {
+  const started = performance.now();
+  const builder = new MatcherBuilder({ threads });
+  for (const entity of entities) builder.add(entity);
+  const matcher = builder.build();
+  return { matcher, seconds: (performance.now() - started) / 1000 };
+}
+
+async function bulkThroughput(matcher: Matcher, queries: readonly object[]): Promise<number> {
+  const chunk = 2000;
+  const started = performance.now();
+  for (let i = 0; i < queries.length; i += chunk) await matcher.matchCompanies(queries.slice(i, i + chunk));
+  return queries.length / ((performance.now() - started) / 1000);
+}
+
+async function singleQueryLatencies(matcher: Matcher, queries: readonly object[]): Promise<number[]> {
+  const latencies: number[] = [];
+  for (const query of queries) {
+    const started = performance.now();
+    await matcher.matchCompany(query).catch(() => undefined);
+    latencies.push(performance.now() - started);
+  }
+  return latencies.sort((a, b) => a - b);
+}
+
+async function accuracy(matcher: Matcher, queries: readonly LabelledQuery[]): Promise<AccuracyReport> {
+  const tally = new AccuracyTally();
+  const answers = await matcher.matchCompanies(queries);
+  answers.forEach((answer, i) => tally.add(queries[i], 'results' in answer ? answer.results[0] : undefined));
+  return tally.report();
+}
+
+function typoRecall(matcher: Matcher, typoQueries: Registry['typoQueries']): number {
+  let found = 0;
+  for (const { request, expected } of typoQueries) {
+    try {
+      if (matcher.candidateIds(request).includes(expected)) found++;
+    } catch {
+      // A typo can leave a name of only a legal form; such a query is rejected, and counts as not found.
+    }
+  }
+  return found / Math.max(1, typoQueries.length);
+}
+
+const results: object[] = [];
+for (const size of sizes) {
+  const baselineMiB = rssMiB();
+  const registry = generate(size, `${values.seed}-${size}`);
+  console.log(
+    `\n${size.toLocaleString('en')} entities generated in ${registry.generateSeconds.toFixed(1)} s; ${registry.queries.length} labelled queries, ${registry.typoQueries.length} one-typo queries`,
+  );
+  const figures: Figure[] = [];
+  const perThreads: Record<string, number> = {};
+  let report: AccuracyReport | undefined;
+  let recall = Number.NaN;
+  let latencies: number[] = [];
+  let buildSeconds = Number.NaN;
+  let memoryMiB = Number.NaN;
+  for (const threads of [2, 1]) {
+    const { matcher, seconds } = build(registry.entities, threads);
+    if (threads === 2) {
+      buildSeconds = seconds;
+      // Memory of the index with the pool running, without the generated entity objects the harness holds.
+      const entities = registry.entities.splice(0);
+      memoryMiB = rssMiB() - baselineMiB;
+      registry.entities.push(...entities);
+      const warm = registry.queries.slice(0, 500);
+      await matcher.matchCompanies(warm);
+      report = await accuracy(matcher, registry.queries);
+      recall = typoRecall(matcher, registry.typoQueries);
+      latencies = await singleQueryLatencies(matcher, registry.queries.slice(0, latencyQueries));
+    }
+    perThreads[threads] = await bulkThroughput(matcher, registry.queries);
+    await matcher.close();
+  }
+  const atScale = size >= 1_000_000;
+  const p50 = percentile(latencies, 0.5);
+  const p99 = percentile(latencies, 0.99);
+  figures.push(
+    {
+      name: 'index build',
+      value: buildSeconds,
+      unit: 's',
+      ...(atScale ? { target: '≤ 10 s', meets: buildSeconds <= 10 } : {}),
+    },
+    {
+      name: 'resident memory, index + 2 workers',
+      value: memoryMiB,
+      unit: 'MiB',
+      ...(atScale ? { target: '≤ 1,536 MiB', meets: memoryMiB <= 1536 } : {}),
+    },
+    { name: 'bulk queries/s, 1 thread', value: Math.round(perThreads[1] ?? 0), unit: 'q/s' },
+    {
+      name: 'bulk queries/s, 2 threads',
+      value: Math.round(perThreads[2] ?? 0),
+      unit: 'q/s',
+      ...(atScale ? { target: '≥ 5,000', meets: (perThreads[2] ?? 0) >= 5000 } : {}),
+    },
+    { name: 'single query p50', value: p50, unit: 'ms' },
+    { name: 'single query p99', value: p99, unit: 'ms', target: '≤ 5 ms', meets: p99 <= 5 },
+    {
+      name: 'one-typo candidate recall',
+      value: 100 * recall,
+      unit: '%',
+      target: '≥ 99.5%',
+      meets: recall >= 0.995,
+    },
+    {
+      name: 'exact precision',
+      value: 100 * (report?.exactPrecision ?? 0),
+      unit: '%',
+      target: '≥ 99.5%',
+      meets: (report?.exactPrecision ?? 0) >= 0.995,
+    },
+  );
+  printFigures(`Matching engine, ${size.toLocaleString('en')} entities`, figures);
+  if (report)
+    console.log(
+      `\nAccuracy by category (${registry.queries.length} labelled queries):\n${formatAccuracy(report)}`,
+    );
+  results.push({ size, figures, accuracy: report, generateSeconds: registry.generateSeconds });
+}
+console.log(`\nwritten to ${writeResults('engine', { sizes, queryCount, results })}`);
