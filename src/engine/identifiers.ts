@@ -7,6 +7,7 @@
  */
 import { type CountryIndex, countryEntry } from './countries.js';
 import { type IdentifierType, identifierTypes } from './reference-tables.js';
+import { StringHashIndex } from './string-hash-index.js';
 
 export { type IdentifierType, identifierTypes };
 
@@ -48,24 +49,16 @@ export function identifierKey(type: IdentifierType, country: CountryIndex, norma
 
 /** Exact identifier map: key → entity indexes (usually one; a group VAT number can cover several). */
 export class IdentifierIndex {
-  readonly #entitiesByKey = new Map<string, number | number[]>();
+  readonly #entitiesByKey = new StringHashIndex();
 
   add(type: IdentifierType, country: CountryIndex, value: string, entity: number): void {
     const normalized = normalizeIdentifier(value, country);
-    if (normalized === undefined) return;
-    const key = identifierKey(type, country, normalized);
-    const existing = this.#entitiesByKey.get(key);
-    if (existing === undefined) this.#entitiesByKey.set(key, entity);
-    else if (typeof existing === 'number') {
-      if (existing !== entity) this.#entitiesByKey.set(key, [existing, entity]);
-    } else if (!existing.includes(entity)) existing.push(entity);
+    if (normalized !== undefined) this.#entitiesByKey.add(identifierKey(type, country, normalized), entity);
   }
 
   /** Entities holding this already-normalized identifier in this country. */
   lookup(type: IdentifierType, country: CountryIndex, normalizedValue: string): readonly number[] {
-    const found = this.#entitiesByKey.get(identifierKey(type, country, normalizedValue));
-    if (found === undefined) return [];
-    return typeof found === 'number' ? [found] : found;
+    return this.#entitiesByKey.get(identifierKey(type, country, normalizedValue));
   }
 
   get size(): number {

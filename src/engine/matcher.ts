@@ -17,6 +17,7 @@ import { PackedStrings } from './packed-strings.js';
 import { type ParsedQuery, parseCompanyRequest, QueryValidationError } from './query.js';
 import { explainScore, looseScoreMax, type ScoreExplanation } from './score.js';
 import { defaultScoringPoolOptions, ScoringPool } from './scoring-pool.js';
+import { StringHashIndex } from './string-hash-index.js';
 
 /** Options for {@link createMatcher}; every field is optional. */
 export interface MatcherOptions {
@@ -126,7 +127,8 @@ export class MatcherBuilder {
   readonly #identifiers = new IdentifierIndex();
   readonly #entityIds = new PackedStrings();
   readonly #entityNames = new PackedStrings();
-  readonly #seenIds = new Set<string>();
+  /** ce_id → entity, to refuse duplicates; dropped once the index is built. */
+  readonly #entityIndexById = new StringHashIndex();
   readonly #options: ResolvedMatcherOptions;
 
   constructor(options: MatcherOptions = {}) {
@@ -144,14 +146,14 @@ export class MatcherBuilder {
     if (typeof entity.ce_id !== 'string' || !certifiedEntityIdPattern.test(entity.ce_id)) {
       return 'ce_id must be "ce_" followed by 24 letters or digits';
     }
-    if (this.#seenIds.has(entity.ce_id)) return `duplicate ce_id ${entity.ce_id}`;
+    if (this.#entityIndexById.has(entity.ce_id)) return `duplicate ce_id ${entity.ce_id}`;
     if (typeof entity.certified_entity_name !== 'string' || entity.certified_entity_name.trim() === '') {
       return 'certified_entity_name is required';
     }
     const country = typeof entity.country === 'string' ? resolveCountry(entity.country) : unknownCountry;
     if (country === unknownCountry) return `unknown country ${JSON.stringify(entity.country)}`;
-    this.#seenIds.add(entity.ce_id);
     const entityIndex = this.#names.addEntity(country);
+    this.#entityIndexById.add(entity.ce_id, entityIndex);
     this.#entityIds.push(entity.ce_id);
     this.#entityNames.push(entity.certified_entity_name);
     const seenNames = new Set<string>();
@@ -184,7 +186,6 @@ export class MatcherBuilder {
   }
 
   build(): Matcher {
-    this.#seenIds.clear();
     const names = this.#names.build();
     const pool = new ScoringPool(names, {
       threads: this.#options.threads,

@@ -1,0 +1,105 @@
+/**
+ * An exact multimap from strings to non-negative integers, in typed arrays.
+ *
+ * Why not a `Map<string, number>`: the engine keeps millions of exact keys (a whole-name key per name
+ * record, a key per identifier, a ce_id per entity). As JS strings in Maps they cost ~100 bytes each and
+ * make every major GC walk them; here they cost ~20 bytes and are invisible to the GC. Measured at 300k
+ * entities, moving the three exact tiers here cut the index build by a third.
+ *
+ * Keys are hashed with 32-bit FNV-1a; a lookup compares hashes first and decodes a stored key only on a
+ * hash match, so collisions cost a string comparison, never a wrong answer.
+ *
+ * @internal
+ */
+import assert from 'node:assert/strict';
+import { PackedStrings } from './packed-strings.js';
+
+const noEntry = -1;
+const loadFactorMax = 0.75;
+
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
+}
+
+export class StringHashIndex {
+  readonly #keys = new PackedStrings();
+  #hashes = new Uint32Array(1024);
+  #values = new Int32Array(1024);
+  #next = new Int32Array(1024);
+  #buckets = new Int32Array(2048).fill(noEntry);
+  #count = 0;
+
+  /** Adds a (key, value) pair; the same pair twice is stored once. */
+  add(key: string, value: number): void {
+    assert.ok(Number.isInteger(value) && value >= 0, 'values are non-negative integers');
+    const hash = fnv1a(key);
+    for (
+      let entry = this.#buckets[hash & (this.#buckets.length - 1)] as number;
+      entry !== noEntry;
+      entry = this.#next[entry] as number
+    ) {
+      if (this.#hashes[entry] === hash && this.#values[entry] === value && this.#keys.get(entry) === key)
+        return;
+    }
+    if (this.#count === this.#values.length) this.#growEntries();
+    if (this.#count + 1 > this.#buckets.length * loadFactorMax) this.#rehash(this.#buckets.length * 2);
+    const entry = this.#count++;
+    this.#keys.push(key);
+    this.#hashes[entry] = hash;
+    this.#values[entry] = value;
+    const bucket = hash & (this.#buckets.length - 1);
+    this.#next[entry] = this.#buckets[bucket] as number;
+    this.#buckets[bucket] = entry;
+  }
+
+  /** Every value stored under the key, oldest first. */
+  get(key: string): number[] {
+    const hash = fnv1a(key);
+    const found: number[] = [];
+    for (
+      let entry = this.#buckets[hash & (this.#buckets.length - 1)] as number;
+      entry !== noEntry;
+      entry = this.#next[entry] as number
+    ) {
+      if (this.#hashes[entry] === hash && this.#keys.get(entry) === key)
+        found.push(this.#values[entry] as number);
+    }
+    return found.reverse();
+  }
+
+  has(key: string): boolean {
+    return this.get(key).length > 0;
+  }
+
+  /** Stored (key, value) pairs. */
+  get size(): number {
+    return this.#count;
+  }
+
+  #growEntries(): void {
+    const capacity = this.#values.length * 2;
+    const grow = <T extends Uint32Array | Int32Array>(array: T, make: (n: number) => T): T => {
+      const grown = make(capacity);
+      grown.set(array);
+      return grown;
+    };
+    this.#hashes = grow(this.#hashes, (n) => new Uint32Array(n));
+    this.#values = grow(this.#values, (n) => new Int32Array(n));
+    this.#next = grow(this.#next, (n) => new Int32Array(n));
+  }
+
+  #rehash(bucketCount: number): void {
+    this.#buckets = new Int32Array(bucketCount).fill(noEntry);
+    // Re-link oldest first so chains keep newest-first order, as `add` builds them.
+    for (let entry = 0; entry < this.#count; entry++) {
+      const bucket = (this.#hashes[entry] as number) & (bucketCount - 1);
+      this.#next[entry] = this.#buckets[bucket] as number;
+      this.#buckets[bucket] = entry;
+    }
+  }
+}
