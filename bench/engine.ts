@@ -105,7 +105,9 @@ async function singleQueryLatencies(matcher: Matcher, queries: readonly object[]
 async function accuracy(matcher: Matcher, queries: readonly LabelledQuery[]): Promise<AccuracyReport> {
   const tally = new AccuracyTally();
   const answers = await matcher.matchCompanies(queries);
-  answers.forEach((answer, i) => tally.add(queries[i], 'results' in answer ? answer.results[0] : undefined));
+  answers.forEach((answer, i) => {
+    tally.add(queries[i], 'results' in answer ? answer.results[0] : undefined);
+  });
   return tally.report();
 }
 

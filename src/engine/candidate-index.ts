@@ -38,9 +38,8 @@ export const defaultCandidateIndexOptions: CandidateIndexOptions = { candidatesM
  */
 const extraCandidatesAfterWholeName = 6;
 
-/** Weights: a whole-name hit outranks any token evidence, an all-token hit outranks partial evidence. */
+/** A whole-name hit outranks any token evidence (IDF weights stay well below this). */
 const wholeNameWeight = 1_000;
-const allTokensWeight = 100;
 const correctedTokenFactor = 0.7;
 const allTokensLimit = 64;
 const skeletonWordsMax = 16;
