@@ -202,7 +202,7 @@ const rareBoost = 6;
 export class QuerySampler {
   readonly #random: Random;
   readonly #queries: LabelledQuery[] = [];
-  readonly #pendingNegatives: { query: LabelledQuery; alpha2: string }[] = [];
+  readonly #pendingChecks: { query: LabelledQuery; alpha2: string }[] = [];
   readonly #probability: number;
   readonly #perCategory = new Map<QueryCategory, number>();
 
@@ -229,18 +229,18 @@ export class QuerySampler {
       const query = this.#make(category, generated);
       if (!query) continue;
       this.#perCategory.set(category, (this.#perCategory.get(category) ?? 0) + 1);
-      if (query.label.expected_ce_id === null)
-        this.#pendingNegatives.push({
-          query,
-          alpha2: countryAlpha2(resolveCountry(query.company_country)) ?? '',
-        });
-      else this.#queries.push(query);
+      // Negatives, and variants that could coincide with another entity's name (a reordered or misspelt name
+      // can be a real company too), are checked against the whole registry once it is complete.
+      if (query.label.expected_ce_id === null || category === 'word_order' || category === 'typo') {
+        const alpha2 = countryAlpha2(resolveCountry(query.company_country)) ?? '';
+        this.#pendingChecks.push({ query, alpha2 });
+      } else this.#queries.push(query);
       return;
     }
   }
 
   finish(count: number): LabelledQuery[] {
-    for (const { query, alpha2 } of this.#pendingNegatives) {
+    for (const { query, alpha2 } of this.#pendingChecks) {
       if (query.company_name && !this.registry.hasName(alpha2, query.company_name)) this.#queries.push(query);
     }
     // Shuffle deterministically so categories interleave like a real file, then cut to the requested size.

@@ -41,6 +41,9 @@ const extraCandidatesAfterWholeName = 6;
 /** A whole-name hit outranks any token evidence (IDF weights stay well below this). */
 const wholeNameWeight = 1_000;
 const correctedTokenFactor = 0.7;
+/** A whole-name hit after correcting a word, or with the words in another order, is strong but not certain. */
+const correctedNameWeight = 600;
+const reorderedNameFactor = 0.9;
 const allTokensLimit = 64;
 const skeletonWordsMax = 16;
 /** Whole-name retries per unknown word; a short word can have dozens of one-edit neighbours. */
@@ -53,12 +56,15 @@ const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
  */
 export function consonantSkeleton(token: string): string {
   const folded = token
-    .replace(/kh|ch|h/g, 'c')
     .replace(/ph/g, 'f')
+    .replace(/kh|ch|h/g, 'c')
     .replace(/ts|tz|z/g, 's')
     .replace(/k|q/g, 'c')
-    .replace(/w/g, 'v')
-    .replace(/[aeiouy]/g, '')
+    .replace(/w|b/g, 'v')
+    // Greek αυ/ευ are written av, af, ay or au: the consonant after a vowel is not reliable.
+    .replace(/([aeiouy])[fv]/g, '$1')
+    // j is a vowel glide in Slavic romanizations (Baltijskaja = Baltiiskaia).
+    .replace(/[aeiouyj]/g, '')
     .replace(/(.)\1+/g, '$1');
   return folded.length >= 3 ? folded : '';
 }
@@ -77,6 +83,8 @@ export class CandidateIndex {
    * cost is per distinct term: measured, it added a quarter to the build.
    */
   readonly #wholeNames = new StringHashIndex();
+  /** Order-free keys (`country:` + tokens sorted and joined) → records, for reordered names. */
+  readonly #orderFreeNames = new StringHashIndex();
   readonly #skeletons = new Map<string, string[]>();
   readonly #options: CandidateIndexOptions;
 
@@ -108,6 +116,7 @@ export class CandidateIndex {
     }
     index.add(record, tokens.join(' '));
     this.#wholeNames.add(`${country}:${compactKey(tokens)}`, record);
+    if (tokens.length > 1) this.#orderFreeNames.add(orderFreeKey(country, tokens), record);
   }
 
   get vocabularySize(): number {
@@ -124,10 +133,8 @@ export class CandidateIndex {
     const credit = (records: readonly number[], weight: number) => {
       for (const record of records) weights.set(record, (weights.get(record) ?? 0) + weight);
     };
-    const wholeName = this.#wholeName(country, tokens);
-    credit(wholeName, wholeNameWeight);
+    let nameHits = this.#creditWholeName(country, tokens, wholeNameWeight, credit);
     const common: string[] = [];
-    const unknown: string[] = [];
     let rareTokens = 0;
     const creditWord = (token: string, factor: number) => {
       const frequency = this.#frequency(country, token);
@@ -137,78 +144,93 @@ export class CandidateIndex {
         credit(index.search(token, { limit: frequency }) as number[], factor * idf(frequency));
       }
     };
-    for (const token of new Set(tokens)) {
-      if (this.#frequency(country, token) > 0) creditWord(token, 1);
-      else unknown.push(token);
-    }
-    if (wholeName.length === 0 && unknown.length > 0) {
+    const unknown = [...new Set(tokens)].filter((token) => {
+      if (this.#frequency(country, token) === 0) return true;
+      creditWord(token, 1);
+      return false;
+    });
+    if (nameHits === 0 && unknown.length > 0) {
       // Words this country's registry has never seen: most likely typos or another transliteration.
-      const corrections = unknown.map((token) => [token, this.#corrections(token)] as const);
-      for (const [, corrected] of corrections)
-        for (const word of corrected) creditWord(word, correctedTokenFactor);
-      if (unknown.length === 1) {
-        const [token, corrected] = corrections[0] as (typeof corrections)[0];
-        credit(
-          this.#wholeNameWithCorrection(country, tokens, token, corrected),
-          correctedTokenFactor * wholeNameWeight,
-        );
+      const best = new Map<string, string>();
+      for (const token of unknown) {
+        const corrections = this.#corrections(country, token);
+        for (const word of corrections) creditWord(word, correctedTokenFactor);
+        if (corrections[0] !== undefined) best.set(token, corrections[0]);
+        if (unknown.length === 1) {
+          // The name without the stray word ("Gas Cmo Ltd"), or with each correction in its place.
+          const without = tokens.filter((t) => t !== token);
+          if (without.length > 0)
+            nameHits += this.#creditWholeName(country, without, correctedNameWeight, credit);
+          for (const correction of corrections.slice(0, wholeNameCorrectionsMax)) {
+            const corrected = tokens.map((t) => (t === token ? correction : t));
+            nameHits += this.#creditWholeName(country, corrected, correctedNameWeight, credit);
+          }
+        }
       }
-    }
-    // Only common words: their intersection is the evidence, worth what walking their postings would give.
-    // (A rare word's postings already hold every record that has all the words, so the AND query is skipped.)
-    if (wholeName.length === 0 && rareTokens === 0 && common.length > 1) {
-      const evidence = common.reduce((sum, token) => sum + idf(this.#frequency(country, token)), 0);
-      credit(index.search(common.join(' '), { limit: allTokensLimit }) as number[], evidence);
+      const corrected = tokens.map((token) => best.get(token) ?? token);
+      if (unknown.length > 1)
+        nameHits += this.#creditWholeName(country, corrected, correctedNameWeight, credit);
+      // Only common words: their intersection is the evidence, worth what walking their postings would give.
+      // (A rare word's postings already hold every record that has all the words, so that case skips it.)
+      if (rareTokens === 0) this.#creditIntersection(index, country, corrected, idf, credit);
+    } else if (nameHits === 0 && rareTokens === 0) {
+      this.#creditIntersection(index, country, tokens, idf, credit);
     }
     const ranked = [...weights].sort((a, b) => b[1] - a[1] || a[0] - b[0]);
     let take = this.#options.candidatesMax;
-    if (wholeName.length > 0) take = Math.min(take, wholeName.length + extraCandidatesAfterWholeName);
+    if (nameHits > 0) take = Math.min(take, nameHits + extraCandidatesAfterWholeName);
     return ranked.slice(0, take).map(([record]) => record);
+  }
+
+  /** Credits the records whose whole name, or whose words in any order, equal the tokens; returns how many. */
+  #creditWholeName(
+    country: number,
+    tokens: readonly string[],
+    weight: number,
+    credit: (records: readonly number[], weight: number) => void,
+  ): number {
+    const exact = this.#wholeName(country, tokens);
+    credit(exact, weight);
+    if (tokens.length < 2) return exact.length;
+    const reordered = this.#orderFreeNames
+      .get(orderFreeKey(country, tokens))
+      .filter((r) => !exact.includes(r));
+    credit(reordered, weight * reorderedNameFactor);
+    return exact.length + reordered.length;
+  }
+
+  #creditIntersection(
+    index: FlexIndex,
+    country: number,
+    tokens: readonly string[],
+    idf: (frequency: number) => number,
+    credit: (records: readonly number[], weight: number) => void,
+  ): void {
+    const known = [...new Set(tokens)].filter((token) => this.#frequency(country, token) > 0);
+    if (known.length < 2) return;
+    const evidence = known.reduce((sum, token) => sum + idf(this.#frequency(country, token)), 0);
+    credit(index.search(known.join(' '), { limit: allTokensLimit }) as number[], evidence);
   }
 
   #wholeName(country: number, tokens: readonly string[]): number[] {
     return this.#wholeNames.get(`${country}:${compactKey(tokens)}`);
   }
 
-  /**
-   * The whole-name key again, with the one unknown word replaced by each of its corrections, or left out
-   * (a stray word: "Gas Cmo Ltd"). This finds one-word names whose only word is common (Balkan) and names
-   * whose other words are all common, where token evidence cannot single the record out.
-   */
-  #wholeNameWithCorrection(
-    country: number,
-    tokens: readonly string[],
-    unknown: string,
-    corrections: Set<string>,
-  ): number[] {
-    const found: number[] = [];
-    const without = tokens.filter((token) => token !== unknown);
-    if (without.length > 0) found.push(...this.#wholeName(country, without));
-    let tried = 0;
-    for (const correction of corrections) {
-      if (++tried > wholeNameCorrectionsMax) break;
-      found.push(
-        ...this.#wholeName(
-          country,
-          tokens.map((token) => (token === unknown ? correction : token)),
-        ),
-      );
-    }
-    return found;
-  }
-
   #frequency(country: number, token: string): number {
     return this.#documentFrequency.get(country)?.get(token) ?? 0;
   }
 
-  /** Vocabulary words one edit away, or sharing the consonant skeleton, of a word the index has never seen. */
-  #corrections(token: string): Set<string> {
-    const found = new Set<string>();
+  /**
+   * Words of this country's registry one edit away from a word it has never seen, or sharing its consonant
+   * skeleton; best first: one-edit words before skeleton words, then the more frequent first.
+   */
+  #corrections(country: number, token: string): string[] {
+    const edits = new Set<string>();
     const probe = (word: string) => {
-      if (this.#vocabulary.has(word)) found.add(word);
+      if (this.#vocabulary.has(word)) edits.add(word);
       // A misspelt "Sysems" is one edit from "systems", which the index holds as its canonical "system".
       const canonical = canonicalWord(word);
-      if (canonical !== undefined && this.#vocabulary.has(canonical)) found.add(canonical);
+      if (canonical !== undefined && this.#vocabulary.has(canonical)) edits.add(canonical);
     };
     for (let i = 0; i <= token.length; i++) {
       const head = token.slice(0, i);
@@ -223,7 +245,16 @@ export class CandidateIndex {
     }
     const sameSkeleton = this.#skeletons.get(consonantSkeleton(token)) ?? [];
     // A skeleton shared by many words (short ones) says nothing; skip it rather than flood the candidates.
-    if (sameSkeleton.length <= skeletonWordsMax) for (const word of sameSkeleton) found.add(word);
-    return found;
+    const skeletonWords =
+      sameSkeleton.length <= skeletonWordsMax ? sameSkeleton.filter((word) => !edits.has(word)) : [];
+    const byFrequency = (words: Iterable<string>) =>
+      [...words]
+        .filter((word) => this.#frequency(country, word) > 0)
+        .sort((a, b) => this.#frequency(country, b) - this.#frequency(country, a) || (a < b ? -1 : 1));
+    return [...byFrequency(edits), ...byFrequency(skeletonWords)];
   }
+}
+
+function orderFreeKey(country: number, tokens: readonly string[]): string {
+  return `${country}:${[...tokens].sort().join(' ')}`;
 }

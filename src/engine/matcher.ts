@@ -113,6 +113,8 @@ export type BulkMatchItem =
 interface ScoredEntity {
   entity: number;
   score: number;
+  /** Ranks results with equal scores: the score plus the uncapped similarity / 1,000. */
+  sortKey: number;
   matchedBy: 'identifier' | 'name';
   /** The entity's best-scoring name record, when the query had a name and retrieval found it. */
   record?: number;
@@ -346,19 +348,30 @@ export class Matcher {
       const scores = await this.#parts.pool.score({ ...query.name, country: query.country }, records);
       records.forEach((record, i) => {
         const entity = this.#parts.names.entityOf(record);
-        const score = scores[i] as number;
+        const sortKey = scores[i] as number;
         const previous = scored.get(entity);
-        if (!previous || score > previous.score)
-          scored.set(entity, { entity, score, matchedBy: 'name', record });
+        if (!previous || sortKey > previous.sortKey) {
+          scored.set(entity, { entity, score: Math.floor(sortKey), sortKey, matchedBy: 'name', record });
+        }
       });
     }
     // An identifier in the stated country identifies the company: exact, whatever the name says. Two
     // entities sharing one (a group VAT number) identify neither, so they keep their name scores.
     for (const [entity, identifierType] of byIdentifier) {
       const score = byIdentifier.size === 1 ? 100 : looseScoreMax;
-      scored.set(entity, { ...scored.get(entity), entity, score, matchedBy: 'identifier', identifierType });
+      const nameSortKey = scored.get(entity)?.sortKey ?? 0;
+      // Among several entities sharing an identifier, the name decides the order.
+      const sortKey = score + (score === 100 ? 0 : Math.min(nameSortKey, 99.9) / 1_000);
+      scored.set(entity, {
+        ...scored.get(entity),
+        entity,
+        score,
+        sortKey,
+        matchedBy: 'identifier',
+        identifierType,
+      });
     }
-    const ranked = [...scored.values()].sort((a, b) => b.score - a.score || a.entity - b.entity);
+    const ranked = [...scored.values()].sort((a, b) => b.sortKey - a.sortKey || a.entity - b.entity);
     demoteAmbiguousExactMatches(ranked);
     return ranked;
   }
@@ -409,6 +422,7 @@ function demoteAmbiguousExactMatches(ranked: ScoredEntity[]): void {
   for (const candidate of ranked) {
     if (candidate.score >= 94 && first.score - candidate.score < ambiguityMarginPoints) {
       candidate.score = looseScoreMax;
+      candidate.sortKey = looseScoreMax + candidate.sortKey / 1_000;
       candidate.ambiguous = true;
     }
   }

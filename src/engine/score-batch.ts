@@ -9,7 +9,7 @@ import { scoreNormalized } from './score.js';
 import type { ScoringTask, ScoringTaskResult } from './scoring-protocol.js';
 
 export function scoreTask(names: NameStore, task: ScoringTask): ScoringTaskResult {
-  const scores = new Uint8Array(task.candidateRecords.length);
+  const scores = new Float64Array(task.candidateRecords.length);
   for (let q = 0; q < task.queries.length; q++) {
     const query = task.queries[q];
     if (!query) continue;

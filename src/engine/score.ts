@@ -69,6 +69,11 @@ export interface Penalty {
 /** Why a score is what it is: every feature, its weight, and every penalty. */
 export interface ScoreExplanation {
   score: number;
+  /**
+   * The score plus the uncapped similarity / 1,000, for ranking: two loose results both capped at 93 are
+   * still told apart by how close they really were. `Math.floor(sortKey) === score` always.
+   */
+  sortKey: number;
   queryTokens: readonly string[];
   candidateTokens: readonly string[];
   aligned: TokenAlignment[];
@@ -266,18 +271,23 @@ export function explainScore(query: ScoringName, candidate: ScoringName): ScoreE
   const sameCountry = query.country === 0 || candidate.country === 0 || query.country === candidate.country;
 
   let score: number;
+  let sortKey: number;
   let band: string;
   if (sameName && sameCountry && legalFormRelation !== 'conflict') {
     score = exactScoreFor(legalFormRelation);
+    sortKey = score;
     band = `same name after normalization; legal forms: ${legalFormRelation.replace('_', ' ')}`;
   } else {
-    score = Math.min(looseScoreMax, Math.max(0, Math.round(100 * baseScore - penaltyTotal)));
+    const uncapped = 100 * baseScore - penaltyTotal;
+    score = Math.min(looseScoreMax, Math.max(0, Math.round(uncapped)));
+    sortKey = score + Math.min(Math.max(uncapped, 0), 99.9) / 1_000;
     band = sameName
       ? 'same name, but a conflicting legal form or another country: capped below the exact band'
       : 'names differ after normalization: capped below the exact band';
   }
   return {
     score,
+    sortKey,
     queryTokens: query.tokens,
     candidateTokens: candidate.tokens,
     aligned: alignment.pairs,
@@ -307,8 +317,8 @@ export function explainScore(query: ScoringName, candidate: ScoringName): ScoreE
 }
 
 /**
- * The score alone, for the hot path; always equal to `explainScore(query, candidate).score` (a property test
- * holds it to that). Names equal after normalization take a shortcut: their score depends only on legal forms
+ * The sort key alone (see {@link ScoreExplanation.sortKey}; the score is its integer part), for the hot path;
+ * always equal to `explainScore(query, candidate).sortKey` (a property test holds it to that). Names equal after normalization take a shortcut: their score depends only on legal forms
  * and country, so the token alignment, which only the explanation needs, is skipped. In a realistic query mix
  * most scored pairs are of that kind.
  */
@@ -320,7 +330,7 @@ export function scoreNormalized(query: ScoringName, candidate: ScoringName): num
       return exactScoreFor(relation);
     }
   }
-  return explainScore(query, candidate).score;
+  return explainScore(query, candidate).sortKey;
 }
 
 function exactScoreFor(relation: LegalFormRelation): number {

@@ -50,7 +50,7 @@ export class ScoringFailedError extends Error {
 interface PendingQuery {
   query: ScoringName;
   records: readonly number[];
-  resolve: (scores: Uint8Array) => void;
+  resolve: (scores: Float64Array) => void;
   reject: (error: unknown) => void;
 }
 
@@ -94,9 +94,9 @@ export class ScoringPool {
     }
   }
 
-  /** Scores each candidate record against the query; resolves with one score per record, same order. */
-  score(query: ScoringName, records: readonly number[]): Promise<Uint8Array> {
-    if (records.length === 0) return Promise.resolve(new Uint8Array(0));
+  /** Scores each candidate record against the query; resolves with one sort key per record, same order. */
+  score(query: ScoringName, records: readonly number[]): Promise<Float64Array> {
+    if (records.length === 0) return Promise.resolve(new Float64Array(0));
     return new Promise((resolve, reject) => {
       this.#pending.push({ query, records, resolve, reject });
       this.#pendingPairs += records.length;

@@ -20,5 +20,5 @@ export interface ScoringTask {
   candidateRecords: Int32Array;
 }
 
-/** One score (0–100) per entry of `candidateRecords`, in the same order. */
-export type ScoringTaskResult = Uint8Array;
+/** One sort key per entry of `candidateRecords`, in the same order; its integer part is the 0–100 score. */
+export type ScoringTaskResult = Float64Array;
