@@ -2,9 +2,13 @@
  * The whole matching path at registry scale: index build time and memory, bulk queries/s with 1 and 2
  * threads, single-query latency, candidate recall on one-typo queries, and accuracy by category.
  *
- * Run: node --expose-gc --import tsx bench/engine.ts [--sizes 100000,1000000] [--queries 20000]
- * Each size runs in this process one after another; run one size per process for clean memory figures.
+ * Run: node --expose-gc --max-semi-space-size=64 --max-old-space-size=8192 --import tsx bench/engine.ts \
+ *        [--sizes 100000,1000000] [--queries 20000]
+ * Memory and load-from-file are measured in a separate process that starts like a service (engine-load.ts).
  */
+import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import { createWriteStream, existsSync, mkdirSync, renameSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { type AccuracyReport, AccuracyTally, formatAccuracy } from '../src/data/evaluate.js';
 import { type LabelledQuery, QuerySampler, typo } from '../src/data/generate-queries.js';
@@ -26,12 +30,6 @@ const sizes = (values.sizes as string).split(',').map(Number);
 const queryCount = Number(values.queries);
 const latencyQueries = Number(values['latency-queries']);
 const recallQueries = Number(values['recall-queries']);
-
-const gc = (globalThis as { gc?: () => void }).gc;
-const rssMiB = () => {
-  gc?.();
-  return process.memoryUsage().rss / 2 ** 20;
-};
 
 interface Registry {
   entities: CertifiedEntityRecord[];
@@ -77,12 +75,44 @@ function generate(count: number, seed: string): Registry {
   };
 }
 
-function build(entities: CertifiedEntityRecord[], threads: number): { matcher: Matcher; seconds: number } {
+async function build(
+  entities: CertifiedEntityRecord[],
+  threads: number,
+): Promise<{ matcher: Matcher; seconds: number }> {
   const started = performance.now();
   const builder = new MatcherBuilder({ threads });
-  for (const entity of entities) builder.add(entity);
+  await builder.addAll(entities);
   const matcher = builder.build();
   return { matcher, seconds: (performance.now() - started) / 1000 };
+}
+
+/** Writes the registry as an NDJSON file once per size and seed (data/generated/, ignored by git). */
+async function entityFile(entities: readonly CertifiedEntityRecord[], name: string): Promise<string> {
+  const directory = new URL('../data/generated/', import.meta.url);
+  mkdirSync(directory, { recursive: true });
+  const path = new URL(`${name}.ndjson`, directory).pathname;
+  if (existsSync(path)) return path;
+  const stream = createWriteStream(`${path}.partial`);
+  for (const entity of entities)
+    if (!stream.write(`${JSON.stringify(entity)}\n`)) await once(stream, 'drain');
+  stream.end();
+  await once(stream, 'finish');
+  renameSync(`${path}.partial`, path);
+  return path;
+}
+
+/** Starts a fresh process that loads the file as a service would; returns its load time and memory. */
+function loadInFreshProcess(path: string): { loadSeconds: number; rssMiB: number } {
+  const script = new URL('./engine-load.ts', import.meta.url).pathname;
+  const output = execFileSync(
+    process.execPath,
+    ['--expose-gc', '--max-semi-space-size=64', '--import', 'tsx', script, path],
+    {
+      encoding: 'utf8',
+      maxBuffer: 1 << 20,
+    },
+  );
+  return JSON.parse(output.trim().split('\n').pop() as string);
 }
 
 async function bulkThroughput(matcher: Matcher, queries: readonly object[]): Promise<number> {
@@ -125,8 +155,8 @@ function typoRecall(matcher: Matcher, typoQueries: Registry['typoQueries']): num
 
 const results: object[] = [];
 for (const size of sizes) {
-  const baselineMiB = rssMiB();
   const registry = generate(size, `${values.seed}-${size}`);
+  const load = loadInFreshProcess(await entityFile(registry.entities, `${values.seed}-${size}`));
   console.log(
     `\n${size.toLocaleString('en')} entities generated in ${registry.generateSeconds.toFixed(1)} s; ${registry.queries.length} labelled queries, ${registry.typoQueries.length} one-typo queries`,
   );
@@ -138,13 +168,10 @@ for (const size of sizes) {
   let buildSeconds = Number.NaN;
   let memoryMiB = Number.NaN;
   for (const threads of [2, 1]) {
-    const beforeBuildMiB = rssMiB();
-    const { matcher, seconds } = build(registry.entities, threads);
+    const { matcher, seconds } = await build(registry.entities, threads);
     if (threads === 2) {
       buildSeconds = seconds;
-      // What a service holding only the index would be: a bare process plus what the build added (index and
-      // pool), without the generated entity objects this harness keeps for its queries.
-      memoryMiB = baselineMiB + (rssMiB() - beforeBuildMiB);
+      memoryMiB = load.rssMiB;
       const warm = registry.queries.slice(0, 500);
       await matcher.matchCompanies(warm);
       report = await accuracy(matcher, registry.queries);

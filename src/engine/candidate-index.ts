@@ -92,7 +92,8 @@ export class CandidateIndex {
     this.#options = options;
   }
 
-  add(record: number, country: number, tokens: readonly string[]): void {
+  /** Indexes a name record; `text` is `tokens.join(' ')`, passed in because the builder already has it. */
+  add(record: number, country: number, tokens: readonly string[], text: string): void {
     let index = this.#byCountry.get(country);
     let frequencies = this.#documentFrequency.get(country);
     if (!index || !frequencies) {
@@ -103,7 +104,9 @@ export class CandidateIndex {
       this.#documentFrequency.set(country, frequencies);
     }
     this.#recordsByCountry.set(country, (this.#recordsByCountry.get(country) ?? 0) + 1);
-    for (const token of new Set(tokens)) {
+    for (let i = 0; i < tokens.length; i++) {
+      const token = tokens[i] as string;
+      if (tokens.indexOf(token) < i) continue; // counted once per record
       frequencies.set(token, (frequencies.get(token) ?? 0) + 1);
       if (this.#vocabulary.has(token)) continue;
       this.#vocabulary.add(token);
@@ -114,7 +117,7 @@ export class CandidateIndex {
         else this.#skeletons.set(skeleton, [token]);
       }
     }
-    index.add(record, tokens.join(' '));
+    index.add(record, text);
     this.#wholeNames.add(`${country}:${compactKey(tokens)}`, record);
     if (tokens.length > 1) this.#orderFreeNames.add(orderFreeKey(country, tokens), record);
   }

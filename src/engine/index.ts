@@ -78,12 +78,7 @@ export async function createMatcher(source: EntitySource, options: MatcherOption
   if ('file' in source) {
     await addEntityFile(builder, source.file, options);
   } else {
-    let position = 0;
-    for await (const entity of source.entities) {
-      const problem = builder.add(entity);
-      if (problem !== undefined) options.onInvalidEntity?.({ position, message: problem });
-      position++;
-    }
+    await builder.addAll(source.entities, options.onInvalidEntity);
   }
   return builder.build();
 }

@@ -6,18 +6,21 @@
 import assert from 'node:assert/strict';
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { Piscina } from 'piscina';
 import { CandidateIndex, defaultCandidateIndexOptions } from './candidate-index.js';
 import { resolveCountry, unknownCountry } from './countries.js';
 import { type CertifiedEntityRecord, certifiedEntityIdPattern } from './entity-record.js';
 import { IdentifierIndex, identifierTypes } from './identifiers.js';
 import { type MatchType, matchTypeOf } from './match-rate.js';
 import { type NameStore, NameStoreBuilder } from './name-store.js';
-import { normalizeName, warmUpNormalizer } from './normalize.js';
+import { type NormalizedName, normalizeName, warmUpNormalizer } from './normalize.js';
+import type { NormalizeTask, NormalizeTaskResult } from './normalize-worker.js';
 import { PackedStrings } from './packed-strings.js';
 import { type ParsedQuery, parseCompanyRequest, QueryValidationError } from './query.js';
 import { explainScore, looseScoreMax, type ScoreExplanation } from './score.js';
 import { defaultScoringPoolOptions, ScoringPool } from './scoring-pool.js';
 import { StringHashIndex } from './string-hash-index.js';
+import { workerLocation } from './worker-location.js';
 
 /** Options for {@link createMatcher}; every field is optional. */
 export interface MatcherOptions {
@@ -144,6 +147,93 @@ export class MatcherBuilder {
 
   /** Adds one entity; returns an error message instead when it cannot be indexed. */
   add(entity: CertifiedEntityRecord): string | undefined {
+    const names = namesOf(entity).map((name) => {
+      if (typeof name !== 'string' || name.trim() === '') return undefined;
+      const normalized = normalizeName(name, true);
+      return { ...normalized, text: normalized.tokens.join(' ') };
+    });
+    return this.#integrate(entity, names);
+  }
+
+  /**
+   * Adds every entity of a source. With worker threads, names are normalized in a build pool while this
+   * thread indexes the previous chunk: the two halves of the build run on both cores. Entities that cannot
+   * be indexed are reported through `onInvalid` and skipped.
+   */
+  async addAll(
+    source: Iterable<CertifiedEntityRecord> | AsyncIterable<CertifiedEntityRecord>,
+    onInvalid: (problem: InvalidEntity) => void = () => {},
+    firstPosition = 0,
+  ): Promise<void> {
+    let position = firstPosition;
+    if (this.#options.threads === 0 && Symbol.iterator in source) {
+      // A plain loop: `for await` over an array would cost a promise per entity.
+      for (const entity of source) {
+        const problem = this.add(entity);
+        if (problem !== undefined) onInvalid({ position, message: problem });
+        position++;
+      }
+      return;
+    }
+    if (this.#options.threads === 0) {
+      for await (const entity of source) {
+        const problem = this.add(entity);
+        if (problem !== undefined) onInvalid({ position, message: problem });
+        position++;
+      }
+      return;
+    }
+    const { filename, execArgv } = workerLocation('normalize-worker');
+    const pool = new Piscina({
+      filename,
+      execArgv,
+      minThreads: this.#options.threads,
+      maxThreads: this.#options.threads,
+    });
+    const inFlight: {
+      entities: CertifiedEntityRecord[];
+      first: number;
+      result: Promise<NormalizeTaskResult>;
+    }[] = [];
+    const integrateOldest = async () => {
+      const oldest = inFlight.shift();
+      if (!oldest) return;
+      const { tokens, legalForms } = await oldest.result;
+      oldest.entities.forEach((entity, i) => {
+        const names = [0, 1, 2].map((slot) => {
+          const joined = tokens[i * 3 + slot] as string;
+          if (joined === '') return undefined;
+          return { tokens: joined.split(' '), text: joined, legalForm: legalForms[i * 3 + slot] as number };
+        });
+        const problem = this.#integrate(entity, names);
+        if (problem !== undefined) onInvalid({ position: oldest.first + i, message: problem });
+      });
+    };
+    const submit = (entities: CertifiedEntityRecord[], first: number) => {
+      const task: NormalizeTask = { names: entities.flatMap(namesOf) };
+      inFlight.push({ entities, first, result: pool.run(task) as Promise<NormalizeTaskResult> });
+    };
+    try {
+      let chunk: CertifiedEntityRecord[] = [];
+      let chunkFirst = position;
+      for await (const entity of source) {
+        chunk.push(entity);
+        position++;
+        if (chunk.length < buildChunkEntities) continue;
+        submit(chunk, chunkFirst);
+        chunk = [];
+        chunkFirst = position;
+        if (inFlight.length >= buildChunksInFlightMax) await integrateOldest();
+      }
+      if (chunk.length > 0) submit(chunk, chunkFirst);
+      while (inFlight.length > 0) await integrateOldest();
+    } finally {
+      await pool.destroy();
+    }
+  }
+
+  /** Indexes one entity whose names are already normalized (legal, English, trading; undefined when absent). */
+  #integrate(entity: CertifiedEntityRecord, names: (IndexedName | undefined)[]): string | undefined {
     if (typeof entity !== 'object' || entity === null) return 'an entity must be a JSON object';
     if (typeof entity.ce_id !== 'string' || !certifiedEntityIdPattern.test(entity.ce_id)) {
       return 'ce_id must be "ce_" followed by 24 letters or digits';
@@ -159,18 +249,13 @@ export class MatcherBuilder {
     this.#entityIds.push(entity.ce_id);
     this.#entityNames.push(entity.certified_entity_name);
     const seenNames = new Set<string>();
-    for (const name of [
-      entity.certified_entity_name,
-      entity.certified_entity_english_name,
-      entity.certified_entity_trading_name,
-    ]) {
-      if (typeof name !== 'string' || name.trim() === '') continue;
-      const normalized = normalizeName(name, true);
-      const key = `${normalized.tokens.join(' ')}|${normalized.legalForm}`;
-      if (normalized.tokens.length === 0 || seenNames.has(key)) continue;
+    for (const normalized of names) {
+      if (!normalized || normalized.tokens.length === 0) continue;
+      const key = `${normalized.text}|${normalized.legalForm}`;
+      if (seenNames.has(key)) continue;
       seenNames.add(key);
-      const record = this.#names.addRecord(entityIndex, normalized.tokens, normalized.legalForm);
-      this.#candidates.add(record, country, normalized.tokens);
+      const record = this.#names.addRecord(entityIndex, normalized.text, normalized.legalForm);
+      this.#candidates.add(record, country, normalized.tokens, normalized.text);
     }
     const identifiers = entity.company_identifiers;
     if (identifiers && typeof identifiers === 'object') {
@@ -205,6 +290,24 @@ export class MatcherBuilder {
   }
 }
 
+/** A normalized name and its tokens joined by spaces, as the name store and FlexSearch take it. */
+type IndexedName = NormalizedName & { text: string };
+
+/** The three names of an entity the index holds, in a fixed order (legal, English, trading). */
+function namesOf(entity: CertifiedEntityRecord): unknown[] {
+  if (typeof entity !== 'object' || entity === null) return [undefined, undefined, undefined];
+  return [
+    entity.certified_entity_name,
+    entity.certified_entity_english_name,
+    entity.certified_entity_trading_name,
+  ];
+}
+
+/** Entities per build-pool task: ~3,000 names, well above the ~70 µs round trip. */
+const buildChunkEntities = 1024;
+/** Chunks normalized ahead of the indexing thread: enough to keep both workers busy, bounded memory. */
+const buildChunksInFlightMax = 4;
+
 interface MatcherParts {
   names: NameStore;
   candidates: CandidateIndex;
@@ -238,22 +341,30 @@ export async function addEntityFile(
   path: string,
   options: MatcherOptions,
 ): Promise<void> {
-  const lines = createInterface({
-    input: createReadStream(path, { encoding: 'utf8' }),
-    crlfDelay: Number.POSITIVE_INFINITY,
-  });
-  let lineNumber = 0;
-  for await (const line of lines) {
-    lineNumber++;
-    if (line.trim() === '') continue;
-    let problem: string | undefined;
-    try {
-      problem = builder.add(parseEntityLine(line));
-    } catch (error) {
-      problem = `not valid JSON: ${(error as Error).message}`;
+  const report = (position: number, message: string) => options.onInvalidEntity?.({ position, message });
+  // addAll counts positions over the entities it is given; this maps them back to the file's line numbers.
+  const lineOf: number[] = [];
+  async function* numbered(): AsyncGenerator<CertifiedEntityRecord> {
+    let lineNumber = 0;
+    const lines = createInterface({
+      input: createReadStream(path, { encoding: 'utf8' }),
+      crlfDelay: Number.POSITIVE_INFINITY,
+    });
+    for await (const line of lines) {
+      lineNumber++;
+      if (line.trim() === '') continue;
+      let entity: CertifiedEntityRecord;
+      try {
+        entity = parseEntityLine(line);
+      } catch (error) {
+        report(lineNumber, `not valid JSON: ${(error as Error).message}`);
+        continue;
+      }
+      lineOf.push(lineNumber);
+      yield entity;
     }
-    if (problem !== undefined) options.onInvalidEntity?.({ position: lineNumber, message: problem });
   }
+  await builder.addAll(numbered(), (problem) => report(lineOf[problem.position] ?? 0, problem.message));
 }
 
 export class Matcher {

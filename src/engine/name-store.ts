@@ -83,8 +83,8 @@ export class NameStoreBuilder {
     return this.#entityCountries.length - 1;
   }
 
-  addRecord(entity: number, tokens: readonly string[], legalForm: number): number {
-    const text = tokens.join(' ');
+  /** Adds a name record; `text` is its tokens joined by single spaces. */
+  addRecord(entity: number, text: string, legalForm: number): number {
     while (this.#characterLength + text.length > this.#characters.length) {
       const grown = Buffer.allocUnsafe(this.#characters.length * 2);
       this.#characters.copy(grown, 0, 0, this.#characterLength);

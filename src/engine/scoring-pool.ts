@@ -17,6 +17,7 @@ import type { NameStore } from './name-store.js';
 import type { ScoringName } from './score.js';
 import { scoreTask } from './score-batch.js';
 import type { ScoringTask, ScoringTaskResult, ScoringWorkerData } from './scoring-protocol.js';
+import { workerLocation } from './worker-location.js';
 
 export interface ScoringPoolOptions {
   /** Worker threads; 0 scores on the calling thread (same code, no pool). */
@@ -54,15 +55,6 @@ interface PendingQuery {
   reject: (error: unknown) => void;
 }
 
-function workerLocation(): { filename: string; execArgv: string[] } {
-  // From source (tsx, vitest) the worker is TypeScript and needs tsx's loader in the thread; from dist it is JS.
-  const fromSource = import.meta.url.endsWith('.ts');
-  return {
-    filename: new URL(fromSource ? './scoring-worker.ts' : './scoring-worker.js', import.meta.url).href,
-    execArgv: fromSource ? ['--import', 'tsx'] : [],
-  };
-}
-
 export class ScoringPool {
   readonly #names: NameStore;
   readonly #options: ScoringPoolOptions;
@@ -81,7 +73,7 @@ export class ScoringPool {
     this.#names = names;
     this.#options = options;
     if (options.threads > 0) {
-      const { filename, execArgv } = workerLocation();
+      const { filename, execArgv } = workerLocation('scoring-worker');
       const workerData: ScoringWorkerData = { names: names.buffers };
       this.#piscina = new Piscina({
         filename,
