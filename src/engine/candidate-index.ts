@@ -16,7 +16,7 @@
  * @internal
  */
 import FlexSearch from 'flexsearch';
-import { canonicalWord, compactKey } from './normalize.js';
+import { canonicalWord, compactKey, foldDigraphs } from './normalize.js';
 import { StringHashIndex } from './string-hash-index.js';
 
 const { Index, Charset } = FlexSearch;
@@ -229,7 +229,9 @@ export class CandidateIndex {
    */
   #corrections(country: number, token: string): string[] {
     const edits = new Set<string>();
-    const probe = (word: string) => {
+    const probe = (raw: string) => {
+      // Indexed words are folded (daewon is held as dawon), so a probe is folded the same way.
+      const word = foldDigraphs(raw);
       if (this.#vocabulary.has(word)) edits.add(word);
       // A misspelt "Sysems" is one edit from "systems", which the index holds as its canonical "system".
       const canonical = canonicalWord(word);

@@ -8,6 +8,7 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Piscina } from 'piscina';
 import { CandidateIndex, defaultCandidateIndexOptions } from './candidate-index.js';
+import { explainNames, type ScoreOptions, scoreNames } from './compare-names.js';
 import { resolveCountry, unknownCountry } from './countries.js';
 import { type CertifiedEntityRecord, certifiedEntityIdPattern } from './entity-record.js';
 import { IdentifierIndex, identifierTypes } from './identifiers.js';
@@ -512,6 +513,16 @@ export class Matcher {
       );
     }
     return explanation;
+  }
+
+  /** The 0–100 similarity of two names, as this matcher scores a query against a candidate. */
+  score(a: string, b: string, options: ScoreOptions = {}): number {
+    return scoreNames(a, b, options);
+  }
+
+  /** How {@link Matcher.score} reached its score: aligned tokens, each feature, each penalty. */
+  explain(a: string, b: string, options: ScoreOptions = {}): ScoreExplanation {
+    return explainNames(a, b, options);
   }
 
   /** Stops the worker pool. Pending queries finish first. */

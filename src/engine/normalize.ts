@@ -85,7 +85,7 @@ function insertVariant(
 }
 
 /** German-style vowel digraphs fold to the plain vowel so that Mueller = Müller = Muller. */
-function foldDigraphs(token: string): string {
+export function foldDigraphs(token: string): string {
   return token.length > 2 && (token.includes('e') || token.includes('E'))
     ? token.replace(/([aou])e/g, '$1')
     : token;
@@ -155,6 +155,45 @@ function matchSuffix(root: TrieNode, tokens: string[]): [number, number] {
     node = node.children.get(tokens[i] as string);
     if (node && node.formIndex !== 0) best = [node.formIndex, tokens.length - i];
   }
+  return best;
+}
+
+/** Whether two words are at most one edit apart (insert, delete, substitute, or swap adjacent letters). */
+export function withinOneEdit(a: string, b: string): boolean {
+  if (a === b) return true;
+  if (Math.abs(a.length - b.length) > 1) return false;
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  if (a.length === b.length) {
+    if (a.slice(i + 1) === b.slice(i + 1)) return true; // substitution
+    return a[i] === b[i + 1] && a[i + 1] === b[i] && a.slice(i + 2) === b.slice(i + 2); // swap
+  }
+  return a.length > b.length ? a.slice(i + 1) === b.slice(i) : a.slice(i) === b.slice(i + 1);
+}
+
+/** Legal-form words shorter than this are never matched with a typo: "sa" one edit from "so" is noise. */
+const fuzzyLegalFormWordLengthMin = 3;
+
+/**
+ * Like {@link matchSuffix}, allowing one word of the legal form one edit off (Co., Ltwd. / Limiked / Cooperariva).
+ * Used on queries only: registry names are clean, customers' spellings are not.
+ */
+function matchSuffixWithOneTypo(root: TrieNode, tokens: string[]): [number, number] {
+  let best: [number, number] = [0, 0];
+  const walk = (node: TrieNode, i: number, typoUsed: boolean) => {
+    if (node.formIndex !== 0 && typoUsed && tokens.length - 1 - i > best[1])
+      best = [node.formIndex, tokens.length - 1 - i];
+    if (i < 0) return;
+    const token = tokens[i] as string;
+    const exact = node.children.get(token);
+    if (exact) walk(exact, i - 1, typoUsed);
+    if (typoUsed) return;
+    for (const [word, child] of node.children) {
+      if (word !== token && word.length >= fuzzyLegalFormWordLengthMin && withinOneEdit(word, token))
+        walk(child, i - 1, true);
+    }
+  };
+  walk(root, tokens.length - 1, false);
   return best;
 }
 
@@ -230,7 +269,16 @@ export function normalizeName(name: string, keepLegalFormOnly = false): Normaliz
   let tokens = splitTokens(dropCountryQualifier(name)).map(foldDigraphs);
   const allTokens = tokens;
   let legalForm = 0;
-  const [suffixForm, suffixLength] = matchSuffix(tables.suffixTrie, tokens);
+  let [suffixForm, suffixLength] = matchSuffix(tables.suffixTrie, tokens);
+  if (suffixForm === 0 && !keepLegalFormOnly && tokens.length > 1) {
+    [suffixForm, suffixLength] = matchSuffixWithOneTypo(tables.suffixTrie, tokens);
+    // Which form a misspelt one meant is a guess: strip it, but claim no legal form for the query.
+    if (suffixForm !== 0 && suffixLength < tokens.length) {
+      tokens = tokens.slice(0, tokens.length - suffixLength);
+      suffixForm = 0;
+      suffixLength = 0;
+    }
+  }
   if (suffixForm !== 0) {
     legalForm = suffixForm;
     tokens = tokens.slice(0, tokens.length - suffixLength);

@@ -66,3 +66,21 @@ describe('normalization', () => {
     expect(normalizeName('x'.repeat(10_000)).tokens.length).toBeLessThanOrEqual(16);
   });
 });
+
+describe('legal forms in queries', () => {
+  it('recognises a legal form with one typo in one of its words, and claims no particular form for it', () => {
+    for (const name of [
+      'Tiankai Machinery Co., Ltwd.',
+      'Tiankai Machinery Company Limted',
+      'Tiankai Machinery Limitde',
+    ]) {
+      const normalized = normalizeName(name);
+      expect(normalized.tokens, name).toEqual(['tiankai', 'machinery']);
+      expect(normalized.legalForm, name).toBe(0);
+    }
+  });
+  it('never fuzzes two-letter forms (Sa is not So) nor registry names', () => {
+    expect(normalizeName('Acme So').tokens).toEqual(['acme', 'so']);
+    expect(normalizeName('Acme Ltwd', true).tokens).toEqual(['acme', 'ltwd']);
+  });
+});
