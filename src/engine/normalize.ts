@@ -171,7 +171,7 @@ export function withinOneEdit(a: string, b: string): boolean {
   return a.length > b.length ? a.slice(i + 1) === b.slice(i) : a.slice(i) === b.slice(i + 1);
 }
 
-/** Legal-form words shorter than this are never matched with a typo: "sa" one edit from "so" is noise. */
+/** Words shorter than this are never matched with a typo, on either side: "so" one edit from "sro" is noise. */
 const fuzzyLegalFormWordLengthMin = 3;
 
 /**
@@ -188,9 +188,11 @@ function matchSuffixWithOneTypo(root: TrieNode, tokens: string[]): [number, numb
     const exact = node.children.get(token);
     if (exact) walk(exact, i - 1, typoUsed);
     if (typoUsed) return;
+    if (token.length < fuzzyLegalFormWordLengthMin) return;
     for (const [word, child] of node.children) {
-      if (word !== token && word.length >= fuzzyLegalFormWordLengthMin && withinOneEdit(word, token))
+      if (word !== token && word.length >= fuzzyLegalFormWordLengthMin && withinOneEdit(word, token)) {
         walk(child, i - 1, true);
+      }
     }
   };
   walk(root, tokens.length - 1, false);
