@@ -11,11 +11,8 @@
  * await matcher.close();
  * ```
  */
-import { resolveCountry, unknownCountry } from './countries.js';
 import type { CertifiedEntityRecord } from './entity-record.js';
 import { addEntityFile, type Matcher, MatcherBuilder, type MatcherOptions } from './matcher.js';
-import { normalizeName } from './normalize.js';
-import { explainScore, type ScoreExplanation, type ScoringName } from './score.js';
 
 export { explainNames, type ScoreOptions, scoreNames } from './compare-names.js';
 export { countryAlpha2, resolveCountry } from './countries.js';
