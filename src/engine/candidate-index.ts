@@ -16,7 +16,7 @@
  * @internal
  */
 import FlexSearch from 'flexsearch';
-import { canonicalWord, compactKey, foldDigraphs } from './normalize.js';
+import { canonicalWordsWithinOneEdit, compactKey, foldDigraphs, withinOneEdit } from './normalize.js';
 import { StringHashIndex } from './string-hash-index.js';
 
 const { Index, Charset } = FlexSearch;
@@ -46,9 +46,13 @@ const correctedNameWeight = 600;
 const reorderedNameFactor = 0.9;
 const allTokensLimit = 64;
 const skeletonWordsMax = 16;
+/**
+ * Words shorter than this stay out of the deletion index: their deletions (1–2 letters) are shared by
+ * thousands of words, which would make each lookup, and building the index, quadratic.
+ */
+const deletionIndexWordLengthMin = 4;
 /** Whole-name retries per unknown word; a short word can have dozens of one-edit neighbours. */
 const wholeNameCorrectionsMax = 24;
-const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
 
 /**
  * A consonant skeleton for transliteration variants: vowels and y dropped, common digraphs folded, doubled
@@ -73,6 +77,14 @@ export class CandidateIndex {
   readonly #byCountry = new Map<number, FlexIndex>();
   readonly #recordsByCountry = new Map<number, number>();
   readonly #vocabulary = new Set<string>();
+  /** Every distinct word once, in the order first seen; ids into it are the deletion index's values. */
+  readonly #words: string[] = [];
+  /**
+   * Symmetric-delete index (SymSpell, distance 1): each word under each of its one-letter deletions. A word
+   * one edit from a query word shares a deletion with it, so ~2L lookups find every candidate where probing
+   * every one-edit spelling took ~53L (measured: the typo tier was a third of query time at 1M entities).
+   */
+  readonly #deletions = new StringHashIndex();
   /**
    * Records holding each token, per country. Knowing the count before searching lets a common word be skipped
    * without materializing its posting list, and gives exact IDF weights.
@@ -110,6 +122,11 @@ export class CandidateIndex {
       frequencies.set(token, (frequencies.get(token) ?? 0) + 1);
       if (this.#vocabulary.has(token)) continue;
       this.#vocabulary.add(token);
+      const wordId = this.#words.push(token) - 1;
+      if (token.length >= deletionIndexWordLengthMin) {
+        for (let d = 0; d < token.length; d++)
+          this.#deletions.add(token.slice(0, d) + token.slice(d + 1), wordId);
+      }
       const skeleton = consonantSkeleton(token);
       if (skeleton !== '') {
         const words = this.#skeletons.get(skeleton);
@@ -229,25 +246,32 @@ export class CandidateIndex {
    */
   #corrections(country: number, token: string): string[] {
     const edits = new Set<string>();
-    const probe = (raw: string) => {
-      // Indexed words are folded (daewon is held as dawon), so a probe is folded the same way.
-      const word = foldDigraphs(raw);
-      if (this.#vocabulary.has(word)) edits.add(word);
-      // A misspelt "Sysems" is one edit from "systems", which the index holds as its canonical "system".
-      const canonical = canonicalWord(word);
-      if (canonical !== undefined && this.#vocabulary.has(canonical)) edits.add(canonical);
-    };
-    for (let i = 0; i <= token.length; i++) {
-      const head = token.slice(0, i);
-      const tail = token.slice(i);
-      if (i < token.length) probe(head + token.slice(i + 1)); // deletion
-      if (i < token.length - 1)
-        probe(head + (token[i + 1] as string) + (token[i] as string) + token.slice(i + 2)); // transposition
-      for (const letter of alphabet) {
-        probe(head + letter + tail); // insertion
-        if (i < token.length) probe(head + letter + token.slice(i + 1)); // substitution
+    const considerWords = (ids: readonly number[]) => {
+      for (const id of ids) {
+        const word = this.#words[id] as string;
+        if (withinOneEdit(word, token)) edits.add(word);
       }
+    };
+    // The query word lacks a letter: it is one of a word's deletions.
+    if (token.length + 1 >= deletionIndexWordLengthMin) considerWords(this.#deletions.get(token));
+    for (let d = 0; d < token.length; d++) {
+      const deletion = token.slice(0, d) + token.slice(d + 1);
+      // The query word has an extra letter: its deletion is a word (folded as the index folds: daewon = dawon).
+      const folded =
+        deletion.includes('ae') || deletion.includes('oe') || deletion.includes('ue')
+          ? foldDigraphs(deletion)
+          : deletion;
+      if (this.#vocabulary.has(folded)) edits.add(folded);
+      // A substituted or swapped letter: both words share a deletion.
+      if (token.length >= deletionIndexWordLengthMin) considerWords(this.#deletions.get(deletion));
     }
+    // Short words are not in the deletion index; every one-edit spelling of them is cheap to try instead.
+    if (token.length < deletionIndexWordLengthMin) {
+      for (const spelling of oneEditSpellings(token)) if (this.#vocabulary.has(spelling)) edits.add(spelling);
+    }
+    // A misspelt "Sysems" is one edit from "systems", which the index holds as its canonical "system".
+    for (const canonical of canonicalWordsWithinOneEdit(token))
+      if (this.#vocabulary.has(canonical)) edits.add(canonical);
     const sameSkeleton = this.#skeletons.get(consonantSkeleton(token)) ?? [];
     // A skeleton shared by many words (short ones) says nothing; skip it rather than flood the candidates.
     const skeletonWords =
@@ -257,6 +281,20 @@ export class CandidateIndex {
         .filter((word) => this.#frequency(country, word) > 0)
         .sort((a, b) => this.#frequency(country, b) - this.#frequency(country, a) || (a < b ? -1 : 1));
     return [...byFrequency(edits), ...byFrequency(skeletonWords)];
+  }
+}
+
+/** Every spelling one insertion, substitution or adjacent swap away (deletions are checked separately). */
+function* oneEditSpellings(token: string): Generator<string> {
+  const letters = 'abcdefghijklmnopqrstuvwxyz';
+  for (let i = 0; i <= token.length; i++) {
+    const head = token.slice(0, i);
+    if (i < token.length - 1)
+      yield head + (token[i + 1] as string) + (token[i] as string) + token.slice(i + 2);
+    for (const letter of letters) {
+      yield head + letter + token.slice(i);
+      if (i < token.length) yield head + letter + token.slice(i + 1);
+    }
   }
 }
 

@@ -312,6 +312,16 @@ export function canonicalWord(token: string): string | undefined {
   return compileTables().canonical.get(token);
 }
 
+/** Canonical words of every spelling one edit away from `token` (Sysems → system, Phamra → pharmaceutical). */
+export function canonicalWordsWithinOneEdit(token: string): string[] {
+  const found: string[] = [];
+  for (const [spelling, canonical] of compileTables().canonical) {
+    if (spelling !== token && withinOneEdit(spelling, token) && !found.includes(canonical))
+      found.push(canonical);
+  }
+  return found;
+}
+
 /** The canonical code (`GMBH`, `LTD`, ...) of a legal-form index; `''` for none. */
 export function legalFormCode(legalForm: number): string {
   return compileTables().legalForms[legalForm]?.code ?? '';
