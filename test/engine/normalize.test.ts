@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { legalFormCode, normalizeName } from '../../src/engine/index.js';
 import { countryTable, legalFormTable } from '../../src/engine/reference-tables.js';
@@ -82,5 +83,38 @@ describe('legal forms in queries', () => {
   it('never fuzzes two-letter forms (Sa is not So) nor registry names', () => {
     expect(normalizeName('Acme So').tokens).toEqual(['acme', 'so']);
     expect(normalizeName('Acme Ltwd', true).tokens).toEqual(['acme', 'ltwd']);
+  });
+});
+
+describe('the one-edit test behind typo retrieval and fuzzy legal forms', () => {
+  /** Optimal string alignment distance by dynamic programming: slow and obviously right. */
+  function osaDistance(a: string, b: string): number {
+    const d = Array.from({ length: a.length + 1 }, (_, i) =>
+      Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+    );
+    for (let i = 1; i <= a.length; i++) {
+      for (let j = 1; j <= b.length; j++) {
+        const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+        let best = Math.min(
+          (d[i - 1]?.[j] ?? 0) + 1,
+          (d[i]?.[j - 1] ?? 0) + 1,
+          (d[i - 1]?.[j - 1] ?? 0) + cost,
+        );
+        if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+          best = Math.min(best, (d[i - 2]?.[j - 2] ?? 0) + 1);
+        (d[i] as number[])[j] = best;
+      }
+    }
+    return d[a.length]?.[b.length] ?? 0;
+  }
+  it('agrees with the edit distance computed the slow way (property)', async () => {
+    const { withinOneEdit } = await import('../../src/engine/normalize.js');
+    const word = fc.string({ unit: fc.constantFrom('a', 'b', 'c'), maxLength: 6 });
+    fc.assert(
+      fc.property(word, word, (a, b) => {
+        expect(withinOneEdit(a, b)).toBe(osaDistance(a, b) <= 1);
+      }),
+      { numRuns: 5000 },
+    );
   });
 });
