@@ -180,22 +180,24 @@ const fuzzyLegalFormWordLengthMin = 3;
  */
 function matchSuffixWithOneTypo(root: TrieNode, tokens: string[]): [number, number] {
   let best: [number, number] = [0, 0];
-  const walk = (node: TrieNode, i: number, typoUsed: boolean) => {
-    if (node.formIndex !== 0 && typoUsed && tokens.length - 1 - i > best[1])
-      best = [node.formIndex, tokens.length - 1 - i];
+  // typo: 0 none yet, 1 a typo in a word of three letters or more, 2 in a two-letter word ("Co., Ld"), which
+  // counts only inside a form of two words or more: alone, "So" one edit from "sro" is noise.
+  const walk = (node: TrieNode, i: number, typo: 0 | 1 | 2) => {
+    const span = tokens.length - 1 - i;
+    if (node.formIndex !== 0 && typo !== 0 && (typo === 1 || span >= 2) && span > best[1])
+      best = [node.formIndex, span];
     if (i < 0) return;
     const token = tokens[i] as string;
     const exact = node.children.get(token);
-    if (exact) walk(exact, i - 1, typoUsed);
-    if (typoUsed) return;
-    if (token.length < fuzzyLegalFormWordLengthMin) return;
+    if (exact) walk(exact, i - 1, typo);
+    if (typo !== 0 || token.length < fuzzyLegalFormWordLengthMin - 1) return;
     for (const [word, child] of node.children) {
       if (word !== token && word.length >= fuzzyLegalFormWordLengthMin && withinOneEdit(word, token)) {
-        walk(child, i - 1, true);
+        walk(child, i - 1, token.length >= fuzzyLegalFormWordLengthMin ? 1 : 2);
       }
     }
   };
-  walk(root, tokens.length - 1, false);
+  walk(root, tokens.length - 1, 0);
   return best;
 }
 
