@@ -41,10 +41,19 @@ function countryLookup(): CountryLookup {
   return lookup;
 }
 
+/** Spellings already resolved: a registry or a query file repeats a few dozen spellings millions of times. */
+const resolvedSpellings = new Map<string, CountryIndex>();
+const resolvedSpellingsMax = 10_000;
+
 /** Resolves a country name, alpha-2 or alpha-3 code; returns {@link unknownCountry} when nothing fits. */
 export function resolveCountry(text: string): CountryIndex {
   if (typeof text !== 'string' || text.length > countryTextLengthMax) return unknownCountry;
-  return countryLookup().byKey.get(countryKey(text)) ?? unknownCountry;
+  const known = resolvedSpellings.get(text);
+  if (known !== undefined) return known;
+  const resolved = countryLookup().byKey.get(countryKey(text)) ?? unknownCountry;
+  // Bounded, so hostile input cannot grow it without limit; past the bound spellings are simply resolved again.
+  if (resolvedSpellings.size < resolvedSpellingsMax) resolvedSpellings.set(text, resolved);
+  return resolved;
 }
 
 /** The longest country text worth looking up ("United Kingdom of Great Britain and Northern Ireland"). */
