@@ -39,7 +39,7 @@ export function matchTypeOf(score: number): MatchType | undefined {
 }
 
 export function matchBandOf(score: number): MatchBand {
-  if (score >= 94) return 'very_high';
+  if (score >= exactMatchScoreMin) return 'very_high';
   if (score >= 80) return 'high';
   if (score >= 60) return 'medium';
   if (score >= 30) return 'low';

@@ -12,7 +12,7 @@ import { explainNames, type ScoreOptions, scoreNames } from './compare-names.js'
 import { resolveCountry, unknownCountry } from './countries.js';
 import { type CertifiedEntityRecord, certifiedEntityIdPattern } from './entity-record.js';
 import { IdentifierIndex, identifierTypes } from './identifiers.js';
-import { type MatchType, matchTypeOf } from './match-rate.js';
+import { exactMatchScoreMin, type MatchType, matchTypeOf } from './match-rate.js';
 import { type NameStore, NameStoreBuilder } from './name-store.js';
 import { type NormalizedName, normalizeName, warmUpNormalizer } from './normalize.js';
 import type { NormalizeTask, NormalizeTaskResult } from './normalize-worker.js';
@@ -167,21 +167,15 @@ export class MatcherBuilder {
     firstPosition = 0,
   ): Promise<void> {
     let position = firstPosition;
-    if (this.#options.threads === 0 && Symbol.iterator in source) {
-      // A plain loop: `for await` over an array would cost a promise per entity.
-      for (const entity of source) {
-        const problem = this.add(entity);
-        if (problem !== undefined) onInvalid({ position, message: problem });
-        position++;
-      }
-      return;
-    }
+    const addOne = (entity: CertifiedEntityRecord) => {
+      const problem = this.add(entity);
+      if (problem !== undefined) onInvalid({ position, message: problem });
+      position++;
+    };
     if (this.#options.threads === 0) {
-      for await (const entity of source) {
-        const problem = this.add(entity);
-        if (problem !== undefined) onInvalid({ position, message: problem });
-        position++;
-      }
+      // A plain loop for arrays and other sync iterables: `for await` would cost a promise per entity.
+      if (Symbol.iterator in source) for (const entity of source) addOne(entity);
+      else for await (const entity of source) addOne(entity);
       return;
     }
     const { filename, execArgv } = workerLocation('normalize-worker');
@@ -540,9 +534,16 @@ export class Matcher {
  */
 function demoteAmbiguousExactMatches(ranked: ScoredEntity[]): void {
   const [first, second] = ranked;
-  if (!first || !second || second.score < 94 || first.score - second.score >= ambiguityMarginPoints) return;
+  if (
+    !first ||
+    !second ||
+    second.score < exactMatchScoreMin ||
+    first.score - second.score >= ambiguityMarginPoints
+  ) {
+    return;
+  }
   for (const candidate of ranked) {
-    if (candidate.score >= 94 && first.score - candidate.score < ambiguityMarginPoints) {
+    if (candidate.score >= exactMatchScoreMin && first.score - candidate.score < ambiguityMarginPoints) {
       candidate.score = looseScoreMax;
       candidate.sortKey = looseScoreMax + candidate.sortKey / 1_000;
       candidate.ambiguous = true;

@@ -11,6 +11,7 @@
  * seed's short-name rule and "no exact match between siblings" structural rather than a matter of tuning.
  */
 import { distance } from 'fastest-levenshtein';
+import { exactMatchScoreMin } from './match-rate.js';
 import { compactKey, isGenericWord, isIndustryWord, legalFormCode, legalFormFamily } from './normalize.js';
 
 /** The features of one side of a comparison. */
@@ -22,8 +23,8 @@ export interface ScoringName {
   country: number;
 }
 
-export const exactScoreMin = 94;
-export const looseScoreMax = 93;
+/** The top of the loose band: every pair that is not the same name after normalization is capped here. */
+export const looseScoreMax = exactMatchScoreMin - 1;
 
 /** Scores of the exact band, by how the legal forms compare. */
 const exactScoreSameLegalForm = 100;
