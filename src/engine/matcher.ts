@@ -462,7 +462,7 @@ export class Matcher {
       });
     }
     // An identifier in the stated country identifies the company: exact, whatever the name says. Two
-    // entities sharing one (a group VAT number) identify neither, so they keep their name scores.
+    // entities sharing one (a group VAT number) identify neither: both are held at the top of the loose band.
     for (const [entity, identifierType] of byIdentifier) {
       const score = byIdentifier.size === 1 ? 100 : looseScoreMax;
       const nameSortKey = scored.get(entity)?.sortKey ?? 0;
@@ -478,7 +478,8 @@ export class Matcher {
       });
     }
     const ranked = [...scored.values()].sort((a, b) => b.sortKey - a.sortKey || a.entity - b.entity);
-    demoteAmbiguousExactMatches(ranked);
+    if (byIdentifier.size === 1) keepIdentifierMatchAlone(ranked);
+    else demoteAmbiguousExactMatches(ranked);
     return ranked;
   }
 
@@ -524,6 +525,18 @@ export class Matcher {
     if (this.#closed) return;
     this.#closed = true;
     await this.#parts.pool.close();
+  }
+}
+
+/**
+ * The identifier wins over the name: when it identified one company, no other result may be exact, even one
+ * whose name equals the query's.
+ */
+function keepIdentifierMatchAlone(ranked: ScoredEntity[]): void {
+  for (const candidate of ranked) {
+    if (candidate.matchedBy === 'identifier' || candidate.score <= looseScoreMax) continue;
+    candidate.score = looseScoreMax;
+    candidate.sortKey = looseScoreMax + candidate.sortKey / 1_000;
   }
 }
 

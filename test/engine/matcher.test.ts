@@ -71,6 +71,31 @@ describe('the matcher', () => {
       matched_by: 'identifier',
     });
   });
+  it('lets the identifier win when the name is exactly another company', async () => {
+    const results = await matcher.matchCompany(
+      {
+        company_name: 'Acme Engineering Services Ltd',
+        company_country: 'GB',
+        company_identifiers: { vat: 'GB123456789' },
+      },
+      { top: 2 },
+    );
+    expect(results.map((r) => [r.ce_id, r.match_type])).toEqual([[registry[0]?.ce_id, 'exactly_matched']]);
+    const withLoose = await matcher.matchCompany(
+      {
+        company_name: 'Acme Engineering Services Ltd',
+        company_country: 'GB',
+        company_identifiers: { vat: 'GB123456789' },
+        match_rate: 30,
+      },
+      { top: 2 },
+    );
+    expect(withLoose[1]).toMatchObject({
+      ce_id: registry[1]?.ce_id,
+      match_type: 'loosely_matched',
+      match_score: 93,
+    });
+  });
   it('does not match an identifier stated for another country', async () => {
     expect(
       await matcher.matchCompany({ company_country: 'FR', company_identifiers: { vat: 'DE123456789' } }),
