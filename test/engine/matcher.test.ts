@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registryEntities } from '../../src/data/generate-registry.js';
 import {
@@ -5,6 +6,7 @@ import {
   createMatcher,
   type Matcher,
   QueryValidationError,
+  ScoringFailedError,
 } from '../../src/engine/index.js';
 
 const entity = (
@@ -182,6 +184,36 @@ describe('the matcher', () => {
     });
   });
 
+  it('answers any JSON body with results or a validation error, never a crash (fuzz)', async () => {
+    const body = fc.oneof(
+      fc.jsonValue(),
+      fc.record(
+        {
+          company_name: fc.oneof(fc.string({ maxLength: 600 }), fc.jsonValue()),
+          company_country: fc.oneof(fc.constantFrom('GB', 'DE', 'Germany', 'deu', 'RU', ''), fc.jsonValue()),
+          company_identifiers: fc.oneof(
+            fc.dictionary(fc.constantFrom('vat', 'tax_id', 'duns_number', 'x'), fc.jsonValue()),
+            fc.jsonValue(),
+          ),
+          match_rate: fc.jsonValue(),
+        },
+        { requiredKeys: [] },
+      ),
+    );
+    await fc.assert(
+      fc.asyncProperty(body, async (request) => {
+        try {
+          const results = await matcher.matchCompany(request, { top: 3 });
+          expect(Array.isArray(results)).toBe(true);
+          for (const result of results) expect(result.match_score).toBeGreaterThanOrEqual(30);
+        } catch (error) {
+          expect(error).toBeInstanceOf(QueryValidationError);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it('skips entities it cannot index and reports each', async () => {
     const problems: string[] = [];
     const small = await createMatcher(
@@ -218,16 +250,34 @@ describe('the scoring pool', () => {
   });
 
   it('replaces a worker that dies mid-batch and retries its batch, losing no query', async () => {
-    const matcher = await createMatcher({ entities: generated }, { threads: 2, batchPairsTarget: 50_000 });
+    // One task sent at once (batchPairsTarget 1) and long enough (~200k pairs) to be running when its worker dies.
+    const matcher = await createMatcher({ entities: generated }, { threads: 1, batchPairsTarget: 1 });
     const reference = await createMatcher({ entities: generated }, { threads: 0 });
-    const expected = await reference.matchCompanies(queries, { top: 3 });
-    const pending = matcher.matchCompanies([...queries, ...queries, ...queries], { top: 3 });
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    const query = { tokens: ['acme', 'engineering'], legalForm: 0, country: 1 };
+    const records = Array.from({ length: 200_000 }, (_, i) => i % matcher.stats.nameRecords);
+    const pending = matcher.scoringPool.score(query, records);
+    await new Promise((resolve) => setTimeout(resolve, 50));
     await matcher.scoringPool.workerThreads[0]?.terminate();
-    const answers = await pending;
-    expect(answers.slice(0, queries.length)).toEqual(expected);
-    expect(answers).toHaveLength(queries.length * 3);
-    expect(answers.every((answer) => 'results' in answer)).toBe(true);
+    const scores = await pending;
+    expect(matcher.scoringPool.stats.tasksRetried).toBeGreaterThanOrEqual(1);
+    expect(scores).toEqual(await reference.scoringPool.score(query, records));
     await Promise.all([matcher.close(), reference.close()]);
+  });
+
+  it('fails the queries of a batch whose worker keeps dying with ScoringFailedError, never dropping them', async () => {
+    // One task sent at once (batchPairsTarget 1) and long enough (~200k pairs) to be running when its worker dies.
+    const matcher = await createMatcher(
+      { entities: generated },
+      { threads: 1, retriesMax: 0, batchPairsTarget: 1 },
+    );
+    const records = Array.from({ length: 200_000 }, (_, i) => i % matcher.stats.nameRecords);
+    const pending = matcher.scoringPool.score(
+      { tokens: ['acme', 'engineering'], legalForm: 0, country: 1 },
+      records,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await matcher.scoringPool.workerThreads[0]?.terminate();
+    await expect(pending).rejects.toBeInstanceOf(ScoringFailedError);
+    await matcher.close();
   });
 });
