@@ -3,6 +3,7 @@
  *
  * Exit codes: 0 success; 1 the command failed while running; 2 the command line was wrong.
  */
+import { adminUsage, runAdmin } from './command-admin.js';
 import { dataUsage, parseDataArgs, runDataGenerate } from './command-data.js';
 import { matchUsage, parseMatchArgs, runMatch } from './command-match.js';
 import { parseScoreArgs, runScore, scoreUsage } from './command-score.js';
@@ -16,12 +17,21 @@ Commands:
   match           match a file of /company request bodies against an entity file
   score           score two names, or a file of name pairs
   data generate   generate a seeded registry and a labelled query set
+  accounts        create accounts (prints an API key)
+  keys            create and revoke staff API keys
+  credits         grant and list credit records
+  ledger check    recompute every balance from the ledger's entries
 `;
 
-const commands: Record<string, { usage: string; run: (argv: string[]) => Promise<void> }> = {
-  match: { usage: matchUsage, run: (argv) => runMatch(parseMatchArgs(argv)) },
-  score: { usage: scoreUsage, run: (argv) => runScore(parseScoreArgs(argv)) },
-  data: { usage: dataUsage, run: (argv) => runDataGenerate(parseDataArgs(argv)) },
+const succeed = (run: Promise<void>) => run.then(() => 0);
+const commands: Record<string, { usage: string; run: (argv: string[]) => Promise<number> }> = {
+  match: { usage: matchUsage, run: (argv) => succeed(runMatch(parseMatchArgs(argv))) },
+  score: { usage: scoreUsage, run: (argv) => succeed(runScore(parseScoreArgs(argv))) },
+  data: { usage: dataUsage, run: (argv) => succeed(runDataGenerate(parseDataArgs(argv))) },
+  accounts: { usage: adminUsage, run: (argv) => runAdmin('accounts', argv) },
+  keys: { usage: adminUsage, run: (argv) => runAdmin('keys', argv) },
+  credits: { usage: adminUsage, run: (argv) => runAdmin('credits', argv) },
+  ledger: { usage: adminUsage, run: (argv) => runAdmin('ledger', argv) },
 };
 
 export async function main(argv: string[]): Promise<number> {
@@ -40,8 +50,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
-    await command.run(rest);
-    return 0;
+    return await command.run(rest);
   } catch (error) {
     if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`certmatch ${name}: ${(error as Error).message}\n\n${command.usage}`);

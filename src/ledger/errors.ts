@@ -1,0 +1,26 @@
+/**
+ * Expected failures of the ledger: business outcomes and bad input, each with a stable code. They are values
+ * callers branch on (the HTTP layer maps codes to statuses), never a sign of a bug; a bug fails an assertion.
+ */
+export type LedgerErrorCode =
+  | 'insufficient_credit'
+  | 'budget_exceeded'
+  | 'unknown_account'
+  | 'unknown_key'
+  | 'key_revoked'
+  | 'credit_not_found'
+  | 'credit_voided'
+  | 'invalid_amount'
+  | 'invalid_service'
+  | 'invalid_plan'
+  | 'invalid_argument';
+
+export class LedgerError extends Error {
+  constructor(
+    readonly code: LedgerErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'LedgerError';
+  }
+}

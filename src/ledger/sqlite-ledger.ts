@@ -1,0 +1,574 @@
+/**
+ * The SQLite ledger: credits as integers, every write through the group-commit writer, entries append-only.
+ *
+ * Invariants, enforced by the schema and re-checked by `check()`:
+ * - for every credit record `used + remaining = amount` and `0 ≤ remaining`;
+ * - `used` and `remaining` can be recomputed from the entries (grant +amount; debit, void and expiry −n);
+ * - one credit per company per account per grace period.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import Database from 'better-sqlite3';
+import { LedgerError } from './errors.js';
+import { GroupCommitWriter } from './group-commit-writer.js';
+import {
+  type Account,
+  type ApiKeyInfo,
+  type CreditRecord,
+  type CreditService,
+  creditServices,
+  freeGracePeriodMs,
+  type GrantRequest,
+  grantAmountMax,
+  type Ledger,
+  type LedgerCheckReport,
+  type Plan,
+  paidGracePeriodMaxMs,
+  plans,
+  type VerificationCharge,
+  type VerificationRequest,
+  verificationServices,
+} from './ledger.js';
+
+export interface SqliteLedgerOptions {
+  /** The clock, in epoch ms; injected so tests can move time. */
+  now?: () => number;
+}
+
+const schema = `
+CREATE TABLE IF NOT EXISTS accounts (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  plan TEXT NOT NULL CHECK (plan IN ('free', 'basic', 'standard')),
+  subscription_ends_at INTEGER,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS api_keys (
+  id TEXT PRIMARY KEY,
+  account_id TEXT NOT NULL REFERENCES accounts (id),
+  staff TEXT NOT NULL,
+  secret_hash TEXT NOT NULL UNIQUE,
+  monthly_budget INTEGER CHECK (monthly_budget IS NULL OR monthly_budget >= 0),
+  revoked_at INTEGER,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS credit_records (
+  id TEXT PRIMARY KEY,
+  account_id TEXT NOT NULL REFERENCES accounts (id),
+  -- A grant is positive (entries enforce it); voiding or expiry can bring what a record holds down to 0.
+  amount INTEGER NOT NULL CHECK (amount >= 0),
+  used INTEGER NOT NULL CHECK (used >= 0),
+  remaining INTEGER NOT NULL CHECK (remaining >= 0),
+  service TEXT NOT NULL,
+  description TEXT NOT NULL,
+  priority INTEGER NOT NULL,
+  expires_at INTEGER,
+  voided_at INTEGER,
+  expired_at INTEGER,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  CHECK (used + remaining = amount)
+);
+CREATE INDEX IF NOT EXISTS credit_records_by_account ON credit_records (account_id);
+CREATE TABLE IF NOT EXISTS entries (
+  id INTEGER PRIMARY KEY,
+  account_id TEXT NOT NULL,
+  credit_id TEXT NOT NULL REFERENCES credit_records (id),
+  kind TEXT NOT NULL CHECK (kind IN ('grant', 'debit', 'void', 'expiry')),
+  amount INTEGER NOT NULL CHECK (amount > 0),
+  verification_id INTEGER,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS entries_by_credit ON entries (credit_id);
+CREATE UNIQUE INDEX IF NOT EXISTS one_expiry_per_record ON entries (credit_id) WHERE kind = 'expiry';
+CREATE TRIGGER IF NOT EXISTS entries_are_append_only_update BEFORE UPDATE ON entries
+  BEGIN SELECT RAISE (ABORT, 'entries are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS entries_are_append_only_delete BEFORE DELETE ON entries
+  BEGIN SELECT RAISE (ABORT, 'entries are append-only'); END;
+CREATE TABLE IF NOT EXISTS verifications (
+  id INTEGER PRIMARY KEY,
+  account_id TEXT NOT NULL,
+  key_id TEXT NOT NULL,
+  endpoint TEXT NOT NULL,
+  ce_id TEXT,
+  match_type TEXT NOT NULL,
+  credits INTEGER NOT NULL,
+  overage INTEGER NOT NULL,
+  reason TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS verifications_by_key_and_time ON verifications (key_id, created_at);
+CREATE TABLE IF NOT EXISTS company_charges (
+  account_id TEXT NOT NULL,
+  ce_id TEXT NOT NULL,
+  grace_until INTEGER NOT NULL,
+  verification_id INTEGER NOT NULL,
+  PRIMARY KEY (account_id, ce_id, verification_id)
+);
+`;
+
+interface CreditRow {
+  id: string;
+  account_id: string;
+  amount: number;
+  used: number;
+  remaining: number;
+  service: CreditService;
+  description: string;
+  priority: number;
+  expires_at: number | null;
+  voided_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+function randomId(prefix: string): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  let id = prefix;
+  for (const byte of randomBytes(24)) id += alphabet[byte % alphabet.length];
+  return id;
+}
+
+function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}
+
+function iso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}
+
+function toCreditRecord(row: CreditRow): CreditRecord {
+  return {
+    id: row.id,
+    amount: row.amount,
+    used: row.used,
+    remaining: row.remaining,
+    expiresAt: iso(row.expires_at),
+    service: row.service,
+    description: row.description,
+    createdAt: iso(row.created_at) as string,
+    updatedAt: iso(row.updated_at) as string,
+  };
+}
+
+function requireInteger(value: unknown, what: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new LedgerError(
+      'invalid_amount',
+      `${what} must be an integer from ${min} to ${max}, got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
+/** Start of the calendar month (UTC) containing `at`, for monthly budgets. */
+function monthStart(at: number): number {
+  const date = new Date(at);
+  return Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1);
+}
+
+export class SqliteLedger implements Ledger {
+  readonly #database: Database.Database;
+  readonly #writer: GroupCommitWriter;
+  readonly #now: () => number;
+
+  /** Opens (and creates when missing) a ledger database. */
+  constructor(path: string, options: SqliteLedgerOptions = {}) {
+    this.#database = new Database(path);
+    this.#database.pragma('journal_mode = WAL');
+    this.#database.pragma('synchronous = FULL');
+    this.#database.pragma('foreign_keys = ON');
+    this.#database.pragma('busy_timeout = 5000');
+    this.#database.exec(schema);
+    this.#writer = new GroupCommitWriter(this.#database);
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Writes waiting in the single writer's queue. */
+  get queueDepth(): number {
+    return this.#writer.queueDepth;
+  }
+
+  createAccount(input: { name: string; plan: Plan; subscriptionEndsAt?: number | null }): Promise<Account> {
+    if (typeof input.name !== 'string' || input.name.trim() === '' || input.name.length > 200) {
+      return Promise.reject(
+        new LedgerError('invalid_argument', 'an account name of 1 to 200 characters is required'),
+      );
+    }
+    if (!(plans as readonly string[]).includes(input.plan)) {
+      return Promise.reject(new LedgerError('invalid_plan', `plan must be one of ${plans.join(', ')}`));
+    }
+    const createdAt = this.#now();
+    const subscriptionEndsAt =
+      input.plan === 'free' ? null : (input.subscriptionEndsAt ?? createdAt + paidGracePeriodMaxMs);
+    const account: Account = {
+      id: randomId('acct_'),
+      name: input.name,
+      plan: input.plan,
+      subscriptionEndsAt,
+      createdAt,
+    };
+    return this.#writer.submit(() => {
+      this.#database
+        .prepare(
+          'INSERT INTO accounts (id, name, plan, subscription_ends_at, created_at) VALUES (?, ?, ?, ?, ?)',
+        )
+        .run(account.id, account.name, account.plan, account.subscriptionEndsAt, account.createdAt);
+      return account;
+    });
+  }
+
+  #account(accountId: string): Account {
+    const row = this.#database.prepare('SELECT * FROM accounts WHERE id = ?').get(accountId) as
+      | { id: string; name: string; plan: Plan; subscription_ends_at: number | null; created_at: number }
+      | undefined;
+    if (!row) throw new LedgerError('unknown_account', `no account ${accountId}`);
+    return {
+      id: row.id,
+      name: row.name,
+      plan: row.plan,
+      subscriptionEndsAt: row.subscription_ends_at,
+      createdAt: row.created_at,
+    };
+  }
+
+  createApiKey(input: {
+    accountId: string;
+    staff?: string;
+    monthlyBudget?: number | null;
+  }): Promise<{ key: ApiKeyInfo; secret: string }> {
+    const monthlyBudget = input.monthlyBudget ?? null;
+    try {
+      if (monthlyBudget !== null) requireInteger(monthlyBudget, 'monthly budget', 0, grantAmountMax);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const secret = `cm_${randomId('')}${randomId('')}`;
+    const key: ApiKeyInfo = {
+      id: randomId('key_'),
+      accountId: input.accountId,
+      staff: input.staff?.trim() || 'default',
+      monthlyBudget,
+      revokedAt: null,
+      createdAt: this.#now(),
+    };
+    return this.#writer.submit(() => {
+      this.#account(input.accountId);
+      this.#database
+        .prepare(
+          'INSERT INTO api_keys (id, account_id, staff, secret_hash, monthly_budget, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+        )
+        .run(key.id, key.accountId, key.staff, hashSecret(secret), key.monthlyBudget, key.createdAt);
+      return { key, secret };
+    });
+  }
+
+  revokeApiKey(keyId: string): Promise<ApiKeyInfo> {
+    return this.#writer.submit(() => {
+      const key = this.#key(keyId);
+      if (key.revokedAt !== null) throw new LedgerError('key_revoked', `key ${keyId} is already revoked`);
+      const revokedAt = this.#now();
+      this.#database.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ?').run(revokedAt, keyId);
+      return { ...key, revokedAt };
+    });
+  }
+
+  #key(keyId: string): ApiKeyInfo {
+    const row = this.#database.prepare('SELECT * FROM api_keys WHERE id = ?').get(keyId) as
+      | KeyRow
+      | undefined;
+    if (!row) throw new LedgerError('unknown_key', `no key ${keyId}`);
+    return toKeyInfo(row);
+  }
+
+  authenticate(secret: string): ApiKeyInfo | undefined {
+    if (typeof secret !== 'string' || secret.length === 0 || secret.length > 200) return undefined;
+    const row = this.#database
+      .prepare('SELECT * FROM api_keys WHERE secret_hash = ? AND revoked_at IS NULL')
+      .get(hashSecret(secret)) as KeyRow | undefined;
+    return row ? toKeyInfo(row) : undefined;
+  }
+
+  grantCredits(request: GrantRequest): Promise<CreditRecord> {
+    let record: CreditRow;
+    try {
+      const now = this.#now();
+      const service = request.service ?? 'smartcheck';
+      if (!(creditServices as readonly string[]).includes(service)) {
+        throw new LedgerError('invalid_service', `service must be one of ${creditServices.join(', ')}`);
+      }
+      const expiresAt = request.expiresAt ?? null;
+      if (expiresAt !== null && (!Number.isFinite(expiresAt) || expiresAt <= now)) {
+        throw new LedgerError('invalid_argument', 'expiresAt must be in the future');
+      }
+      record = {
+        id: randomId('credit_'),
+        account_id: request.accountId,
+        amount: requireInteger(request.amount, 'amount', 1, grantAmountMax),
+        used: 0,
+        remaining: request.amount,
+        service,
+        description: request.description ?? `${service} credits`,
+        priority: requireInteger(request.priority ?? 0, 'priority', -1_000_000, 1_000_000),
+        expires_at: expiresAt,
+        voided_at: null,
+        created_at: now,
+        updated_at: now,
+      };
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#writer.submit(() => {
+      this.#account(record.account_id);
+      this.#database
+        .prepare(
+          `INSERT INTO credit_records (id, account_id, amount, used, remaining, service, description, priority, expires_at, created_at, updated_at)
+           VALUES (@id, @account_id, @amount, @used, @remaining, @service, @description, @priority, @expires_at, @created_at, @updated_at)`,
+        )
+        .run(record);
+      this.#entry(record.account_id, record.id, 'grant', record.amount, null);
+      return toCreditRecord(record);
+    });
+  }
+
+  #entry(
+    accountId: string,
+    creditId: string,
+    kind: 'grant' | 'debit' | 'void' | 'expiry',
+    amount: number,
+    verificationId: number | null,
+  ): void {
+    this.#database
+      .prepare(
+        'INSERT INTO entries (account_id, credit_id, kind, amount, verification_id, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      )
+      .run(accountId, creditId, kind, amount, verificationId, this.#now());
+  }
+
+  voidCredit(creditId: string): Promise<CreditRecord> {
+    return this.#writer.submit(() => {
+      const row = this.#database.prepare('SELECT * FROM credit_records WHERE id = ?').get(creditId) as
+        | CreditRow
+        | undefined;
+      if (!row) throw new LedgerError('credit_not_found', 'Credit not found');
+      if (row.voided_at !== null)
+        throw new LedgerError('credit_voided', `credit ${creditId} is already void`);
+      const now = this.#now();
+      // Voiding takes what is left out of circulation; what was used stays used.
+      this.#database
+        .prepare(
+          'UPDATE credit_records SET voided_at = ?, amount = amount - remaining, remaining = 0, updated_at = ? WHERE id = ?',
+        )
+        .run(now, now, creditId);
+      if (row.remaining > 0) this.#entry(row.account_id, creditId, 'void', row.remaining, null);
+      return toCreditRecord(
+        this.#database.prepare('SELECT * FROM credit_records WHERE id = ?').get(creditId) as CreditRow,
+      );
+    });
+  }
+
+  listCredits(accountId: string): CreditRecord[] {
+    const rows = this.#database
+      .prepare('SELECT * FROM credit_records WHERE account_id = ? ORDER BY created_at, id')
+      .all(accountId) as CreditRow[];
+    return rows.map(toCreditRecord);
+  }
+
+  getCredit(accountId: string, creditId: string): CreditRecord | undefined {
+    const row = this.#database
+      .prepare('SELECT * FROM credit_records WHERE id = ? AND account_id = ?')
+      .get(creditId, accountId) as CreditRow | undefined;
+    return row ? toCreditRecord(row) : undefined;
+  }
+
+  /** Records usable for a verification now, in the order they are drawn on. */
+  #usableRecords(accountId: string, now: number): CreditRow[] {
+    return this.#database
+      .prepare(
+        `SELECT * FROM credit_records
+         WHERE account_id = ? AND remaining > 0 AND voided_at IS NULL AND (expires_at IS NULL OR expires_at > ?)
+           AND service IN (${verificationServices.map(() => '?').join(', ')})
+         ORDER BY CASE service WHEN 'smartcheck' THEN 0 ELSE 1 END, priority,
+                  expires_at IS NULL, expires_at, created_at, id`,
+      )
+      .all(accountId, now, ...verificationServices) as CreditRow[];
+  }
+
+  balance(accountId: string): number {
+    return this.#usableRecords(accountId, this.#now()).reduce((sum, row) => sum + row.remaining, 0);
+  }
+
+  recordVerification(request: VerificationRequest): Promise<VerificationCharge> {
+    return this.#writer.submit(() => this.#charge(request));
+  }
+
+  /** The seed's decision, in its order: not found and loose matches are free; then the grace period; then one credit. */
+  #charge(request: VerificationRequest): VerificationCharge {
+    const now = this.#now();
+    const account = this.#account(request.accountId);
+    const key = this.#key(request.keyId);
+    if (key.accountId !== account.id)
+      throw new LedgerError('unknown_key', `key ${key.id} belongs to another account`);
+    if (key.revokedAt !== null) throw new LedgerError('key_revoked', `key ${key.id} is revoked`);
+    const free = (reason: VerificationCharge['reason']): VerificationCharge => {
+      const verificationId = this.#verification(request, 0, 0, reason, now);
+      return { verificationId, creditsCharged: 0, overage: 0, reason, remaining: this.balance(account.id) };
+    };
+    if (request.matchType === 'not_found' || request.ceId === null) return free('not_found');
+    if (request.matchType === 'loosely_matched') return free('loose_match');
+    const inGrace = this.#database
+      .prepare('SELECT 1 FROM company_charges WHERE account_id = ? AND ce_id = ? AND grace_until > ? LIMIT 1')
+      .get(account.id, request.ceId, now);
+    if (inGrace) return free('grace_period');
+    if (key.monthlyBudget !== null) {
+      const spent = this.#database
+        .prepare(
+          'SELECT COALESCE(SUM(credits), 0) AS spent FROM verifications WHERE key_id = ? AND created_at >= ?',
+        )
+        .get(key.id, monthStart(now)) as { spent: number };
+      if (spent.spent + 1 > key.monthlyBudget) {
+        throw new LedgerError(
+          'budget_exceeded',
+          `key ${key.id} has used ${spent.spent} of its monthly budget of ${key.monthlyBudget}`,
+        );
+      }
+    }
+    const usable = this.#usableRecords(account.id, now);
+    const available = usable.reduce((sum, row) => sum + row.remaining, 0);
+    const creditsCharged = 1;
+    if (available < creditsCharged && account.plan === 'free') {
+      throw new LedgerError('insufficient_credit', 'the account has no credits left');
+    }
+    const drawn = Math.min(available, creditsCharged);
+    const overage = creditsCharged - drawn;
+    const verificationId = this.#verification(request, creditsCharged, overage, 'charged', now);
+    let toDraw = drawn;
+    for (const row of usable) {
+      if (toDraw === 0) break;
+      const take = Math.min(row.remaining, toDraw);
+      this.#database
+        .prepare(
+          'UPDATE credit_records SET used = used + ?, remaining = remaining - ?, updated_at = ? WHERE id = ?',
+        )
+        .run(take, take, now, row.id);
+      this.#entry(account.id, row.id, 'debit', take, verificationId);
+      toDraw -= take;
+    }
+    const graceUntil =
+      account.plan === 'free'
+        ? now + freeGracePeriodMs
+        : Math.min(account.subscriptionEndsAt ?? now + paidGracePeriodMaxMs, now + paidGracePeriodMaxMs);
+    this.#database
+      .prepare(
+        'INSERT INTO company_charges (account_id, ce_id, grace_until, verification_id) VALUES (?, ?, ?, ?)',
+      )
+      .run(account.id, request.ceId, graceUntil, verificationId);
+    return { verificationId, creditsCharged, overage, reason: 'charged', remaining: available - drawn };
+  }
+
+  #verification(
+    request: VerificationRequest,
+    credits: number,
+    overage: number,
+    reason: string,
+    now: number,
+  ): number {
+    const result = this.#database
+      .prepare(
+        'INSERT INTO verifications (account_id, key_id, endpoint, ce_id, match_type, credits, overage, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      )
+      .run(
+        request.accountId,
+        request.keyId,
+        request.endpoint,
+        request.ceId,
+        request.matchType,
+        credits,
+        overage,
+        reason,
+        now,
+      );
+    return Number(result.lastInsertRowid);
+  }
+
+  expireCredits(): Promise<number> {
+    return this.#writer.submit(() => {
+      const now = this.#now();
+      const due = this.#database
+        .prepare(
+          'SELECT * FROM credit_records WHERE expires_at <= ? AND expired_at IS NULL AND voided_at IS NULL',
+        )
+        .all(now) as CreditRow[];
+      for (const row of due) {
+        this.#database
+          .prepare(
+            'UPDATE credit_records SET expired_at = ?, amount = amount - remaining, remaining = 0, updated_at = ? WHERE id = ?',
+          )
+          .run(now, now, row.id);
+        if (row.remaining > 0) this.#entry(row.account_id, row.id, 'expiry', row.remaining, null);
+      }
+      return due.length;
+    });
+  }
+
+  check(): LedgerCheckReport {
+    const rows = this.#database
+      .prepare(
+        `SELECT r.id, r.amount, r.used, r.remaining,
+                COALESCE(SUM(CASE e.kind WHEN 'grant' THEN e.amount END), 0) AS granted,
+                COALESCE(SUM(CASE e.kind WHEN 'debit' THEN e.amount END), 0) AS debited,
+                COALESCE(SUM(CASE WHEN e.kind IN ('void', 'expiry') THEN e.amount END), 0) AS withdrawn
+         FROM credit_records r LEFT JOIN entries e ON e.credit_id = r.id GROUP BY r.id`,
+      )
+      .all() as {
+      id: string;
+      amount: number;
+      used: number;
+      remaining: number;
+      granted: number;
+      debited: number;
+      withdrawn: number;
+    }[];
+    const differences: LedgerCheckReport['differences'] = [];
+    for (const row of rows) {
+      const fromEntries = { used: row.debited, remaining: row.granted - row.debited - row.withdrawn };
+      const amountFromEntries = row.granted - row.withdrawn;
+      if (
+        fromEntries.used !== row.used ||
+        fromEntries.remaining !== row.remaining ||
+        amountFromEntries !== row.amount
+      ) {
+        differences.push({
+          creditId: row.id,
+          stored: { used: row.used, remaining: row.remaining },
+          fromEntries,
+        });
+      }
+    }
+    return { recordsChecked: rows.length, differences };
+  }
+
+  async close(): Promise<void> {
+    await this.#writer.close();
+    this.#database.close();
+  }
+}
+
+interface KeyRow {
+  id: string;
+  account_id: string;
+  staff: string;
+  monthly_budget: number | null;
+  revoked_at: number | null;
+  created_at: number;
+}
+
+function toKeyInfo(row: KeyRow): ApiKeyInfo {
+  return {
+    id: row.id,
+    accountId: row.account_id,
+    staff: row.staff,
+    monthlyBudget: row.monthly_budget,
+    revokedAt: row.revoked_at,
+    createdAt: row.created_at,
+  };
+}

@@ -1,0 +1,205 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  type Account,
+  type ApiKeyInfo,
+  LedgerError,
+  type Plan,
+  SqliteLedger,
+} from '../../src/ledger/index.js';
+
+const day = 24 * 3_600_000;
+const acme = 'ce_KMi1zsb9CH2EorSzOJ9YEgtV';
+const other = 'ce_Zz9yXw8VuT7sR6qP5oN4mL3k';
+
+describe("the seeds' credit rules", () => {
+  let clock: number;
+  let ledger: SqliteLedger;
+  let account: Account;
+  let key: ApiKeyInfo;
+
+  const open = () =>
+    new SqliteLedger(join(mkdtempSync(join(tmpdir(), 'ledger-')), 'ledger.db'), { now: () => clock });
+  const setUp = async (plan: Plan, credits: number) => {
+    account = await ledger.createAccount({ name: 'Acme Buyer', plan });
+    key = (await ledger.createApiKey({ accountId: account.id, staff: 'alice' })).key;
+    if (credits > 0) await ledger.grantCredits({ accountId: account.id, amount: credits });
+  };
+  const verify = (
+    ceId: string | null,
+    matchType: 'exactly_matched' | 'loosely_matched' | 'not_found',
+    keyId = key.id,
+  ) => ledger.recordVerification({ accountId: account.id, keyId, endpoint: '/company', ceId, matchType });
+
+  beforeEach(() => {
+    clock = Date.UTC(2026, 0, 15);
+    ledger = open();
+  });
+  afterEach(async () => {
+    expect(ledger.check().differences).toEqual([]);
+    await ledger.close();
+  });
+
+  it('consumes one credit for an exact match', async () => {
+    await setUp('free', 5);
+    expect(await verify(acme, 'exactly_matched')).toMatchObject({
+      creditsCharged: 1,
+      reason: 'charged',
+      remaining: 4,
+    });
+  });
+  it('charges nothing when no company is found (404 not_found)', async () => {
+    await setUp('free', 5);
+    expect(await verify(null, 'not_found')).toMatchObject({
+      creditsCharged: 0,
+      reason: 'not_found',
+      remaining: 5,
+    });
+  });
+  it('charges nothing for a loose match (30-93)', async () => {
+    await setUp('free', 5);
+    expect(await verify(acme, 'loosely_matched')).toMatchObject({
+      creditsCharged: 0,
+      reason: 'loose_match',
+      remaining: 5,
+    });
+  });
+  it('charges once per company: re-verifying within the free grace period of 7 days is free', async () => {
+    await setUp('free', 5);
+    await verify(acme, 'exactly_matched');
+    clock += 6 * day;
+    expect(await verify(acme, 'exactly_matched')).toMatchObject({
+      creditsCharged: 0,
+      reason: 'grace_period',
+    });
+    clock += 2 * day;
+    expect(await verify(acme, 'exactly_matched')).toMatchObject({
+      creditsCharged: 1,
+      reason: 'charged',
+      remaining: 3,
+    });
+  });
+  it('keeps a paid plan’s grace period until the subscription ends', async () => {
+    account = await ledger.createAccount({
+      name: 'Paid',
+      plan: 'basic',
+      subscriptionEndsAt: clock + 90 * day,
+    });
+    key = (await ledger.createApiKey({ accountId: account.id })).key;
+    await ledger.grantCredits({ accountId: account.id, amount: 5 });
+    await verify(acme, 'exactly_matched');
+    clock += 89 * day;
+    expect(await verify(acme, 'exactly_matched')).toMatchObject({ reason: 'grace_period' });
+    clock += 2 * day;
+    expect(await verify(acme, 'exactly_matched')).toMatchObject({ reason: 'charged' });
+  });
+  it('shares one account’s credits and grace period across its staff users', async () => {
+    await setUp('free', 5);
+    const bob = (await ledger.createApiKey({ accountId: account.id, staff: 'bob' })).key;
+    await verify(acme, 'exactly_matched');
+    expect(await verify(acme, 'exactly_matched', bob.id)).toMatchObject({ reason: 'grace_period' });
+    expect(await verify(other, 'exactly_matched', bob.id)).toMatchObject({ creditsCharged: 1, remaining: 3 });
+  });
+  it('charges 100 concurrent verifications of one company by one account exactly once', async () => {
+    await setUp('free', 5);
+    const charges = await Promise.all(Array.from({ length: 100 }, () => verify(acme, 'exactly_matched')));
+    expect(charges.reduce((sum, charge) => sum + charge.creditsCharged, 0)).toBe(1);
+    expect(ledger.balance(account.id)).toBe(4);
+  });
+  it('refuses a free plan with no credits left (403 insufficient_credit) and writes nothing', async () => {
+    await setUp('free', 1);
+    await verify(acme, 'exactly_matched');
+    await expect(verify(other, 'exactly_matched')).rejects.toMatchObject({ code: 'insufficient_credit' });
+    expect(await verify(other, 'loosely_matched')).toMatchObject({ creditsCharged: 0 });
+  });
+  it('lets a paid plan verify past its credits and counts the overage', async () => {
+    account = await ledger.createAccount({ name: 'Paid', plan: 'standard' });
+    key = (await ledger.createApiKey({ accountId: account.id })).key;
+    await ledger.grantCredits({ accountId: account.id, amount: 1 });
+    await verify(acme, 'exactly_matched');
+    expect(await verify(other, 'exactly_matched')).toMatchObject({
+      creditsCharged: 1,
+      overage: 1,
+      remaining: 0,
+    });
+  });
+  it('draws on smartcheck records before api records, then by priority, earliest expiry (none last) and creation', async () => {
+    await setUp('free', 0);
+    const api = await ledger.grantCredits({ accountId: account.id, amount: 1, service: 'api' });
+    const noExpiry = await ledger.grantCredits({ accountId: account.id, amount: 1 });
+    const late = await ledger.grantCredits({ accountId: account.id, amount: 1, expiresAt: clock + 30 * day });
+    const soon = await ledger.grantCredits({ accountId: account.id, amount: 1, expiresAt: clock + 10 * day });
+    const urgent = await ledger.grantCredits({ accountId: account.id, amount: 1, priority: -1 });
+    const order: string[] = [];
+    for (const ce of ['ce_a', 'ce_b', 'ce_c', 'ce_d', 'ce_e']) {
+      await verify(ce.padEnd(27, 'x'), 'exactly_matched');
+      order.push(
+        ledger.listCredits(account.id).find((record) => record.used === 1 && !order.includes(record.id))
+          ?.id ?? '',
+      );
+    }
+    expect(order).toEqual([urgent.id, soon.id, late.id, noExpiry.id, api.id]);
+  });
+  it('never draws on other services’ credits', async () => {
+    await setUp('free', 0);
+    await ledger.grantCredits({ accountId: account.id, amount: 3, service: 'biometric' });
+    await expect(verify(acme, 'exactly_matched')).rejects.toMatchObject({ code: 'insufficient_credit' });
+  });
+  it('does not draw on expired records, and an expiry pass writes one entry per record, twice-safe', async () => {
+    await setUp('free', 0);
+    await ledger.grantCredits({ accountId: account.id, amount: 3, expiresAt: clock + day });
+    clock += 2 * day;
+    expect(ledger.balance(account.id)).toBe(0);
+    await expect(verify(acme, 'exactly_matched')).rejects.toMatchObject({ code: 'insufficient_credit' });
+    expect(await ledger.expireCredits()).toBe(1);
+    expect(await ledger.expireCredits()).toBe(0);
+    expect(ledger.listCredits(account.id)[0]).toMatchObject({ used: 0, remaining: 0, amount: 0 });
+  });
+  it('refuses a key over its monthly budget with a typed error', async () => {
+    await setUp('free', 10);
+    const capped = (await ledger.createApiKey({ accountId: account.id, staff: 'carol', monthlyBudget: 1 }))
+      .key;
+    await verify(acme, 'exactly_matched', capped.id);
+    await expect(verify(other, 'exactly_matched', capped.id)).rejects.toMatchObject({
+      code: 'budget_exceeded',
+    });
+    clock = Date.UTC(2026, 1, 1);
+    expect(await verify(other, 'exactly_matched', capped.id)).toMatchObject({ creditsCharged: 1 });
+  });
+  it('refuses revoked keys, and stores keys only as hashes', async () => {
+    await setUp('free', 5);
+    const { key: temp, secret } = await ledger.createApiKey({ accountId: account.id, staff: 'temp' });
+    expect(ledger.authenticate(secret)?.id).toBe(temp.id);
+    await ledger.revokeApiKey(temp.id);
+    expect(ledger.authenticate(secret)).toBeUndefined();
+    await expect(verify(acme, 'exactly_matched', temp.id)).rejects.toMatchObject({ code: 'key_revoked' });
+  });
+  it('rejects bad amounts, services, plans and accounts with stable codes and changes nothing', async () => {
+    await setUp('free', 5);
+    for (const amount of [0, -1, 1.5, Number.NaN, 1e12]) {
+      await expect(ledger.grantCredits({ accountId: account.id, amount })).rejects.toMatchObject({
+        code: 'invalid_amount',
+      });
+    }
+    await expect(
+      ledger.grantCredits({ accountId: account.id, amount: 1, service: 'gold' as never }),
+    ).rejects.toMatchObject({ code: 'invalid_service' });
+    await expect(ledger.grantCredits({ accountId: 'acct_nobody', amount: 1 })).rejects.toMatchObject({
+      code: 'unknown_account',
+    });
+    await expect(ledger.createAccount({ name: 'X', plan: 'gold' as never })).rejects.toBeInstanceOf(
+      LedgerError,
+    );
+    expect(ledger.listCredits(account.id)).toHaveLength(1);
+    expect(ledger.balance(account.id)).toBe(5);
+  });
+  it('voids what is left of a record and keeps what was used', async () => {
+    await setUp('free', 0);
+    const record = await ledger.grantCredits({ accountId: account.id, amount: 3 });
+    await verify(acme, 'exactly_matched');
+    expect(await ledger.voidCredit(record.id)).toMatchObject({ amount: 1, used: 1, remaining: 0 });
+    await expect(ledger.voidCredit(record.id)).rejects.toMatchObject({ code: 'credit_voided' });
+  });
+});
