@@ -11,7 +11,7 @@
  * @internal
  */
 import assert from 'node:assert/strict';
-import type { Database } from 'better-sqlite3';
+import type { Database, Statement } from 'better-sqlite3';
 
 /** Operations per transaction at most; bounds the latency of the last caller in a batch. */
 export const batchOperationsMax = 2_048;
@@ -29,8 +29,15 @@ export class GroupCommitWriter {
   #closed = false;
   #drained: (() => void)[] = [];
 
+  readonly #savepoint: Statement;
+  readonly #release: Statement;
+  readonly #rollbackTo: Statement;
+
   constructor(database: Database) {
     this.#database = database;
+    this.#savepoint = database.prepare('SAVEPOINT operation');
+    this.#release = database.prepare('RELEASE operation');
+    this.#rollbackTo = database.prepare('ROLLBACK TO operation');
   }
 
   /** Queues a write; resolves with its result once it is durable. */
@@ -70,13 +77,13 @@ export class GroupCommitWriter {
     database.exec('BEGIN IMMEDIATE');
     try {
       for (const operation of batch) {
-        database.exec('SAVEPOINT operation');
+        this.#savepoint.run();
         try {
           outcomes.push({ ok: true, value: operation.run() });
-          database.exec('RELEASE operation');
+          this.#release.run();
         } catch (error) {
-          database.exec('ROLLBACK TO operation');
-          database.exec('RELEASE operation');
+          this.#rollbackTo.run();
+          this.#release.run();
           outcomes.push({ ok: false, error });
         }
       }

@@ -183,6 +183,21 @@ export class SqliteLedger implements Ledger {
     this.#now = options.now ?? Date.now;
   }
 
+  readonly #statements = new Map<string, Database.Statement>();
+
+  /**
+   * A prepared statement, compiled once per SQL text. Preparing is SQLite's costly step; re-preparing ten
+   * statements per charge held the writer to ~6.6k charges/s.
+   */
+  #prepare(sql: string): Database.Statement {
+    let statement = this.#statements.get(sql);
+    if (!statement) {
+      statement = this.#database.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+
   /** Writes waiting in the single writer's queue. */
   get queueDepth(): number {
     return this.#writer.queueDepth;
@@ -208,17 +223,15 @@ export class SqliteLedger implements Ledger {
       createdAt,
     };
     return this.#writer.submit(() => {
-      this.#database
-        .prepare(
-          'INSERT INTO accounts (id, name, plan, subscription_ends_at, created_at) VALUES (?, ?, ?, ?, ?)',
-        )
-        .run(account.id, account.name, account.plan, account.subscriptionEndsAt, account.createdAt);
+      this.#prepare(
+        'INSERT INTO accounts (id, name, plan, subscription_ends_at, created_at) VALUES (?, ?, ?, ?, ?)',
+      ).run(account.id, account.name, account.plan, account.subscriptionEndsAt, account.createdAt);
       return account;
     });
   }
 
   #account(accountId: string): Account {
-    const row = this.#database.prepare('SELECT * FROM accounts WHERE id = ?').get(accountId) as
+    const row = this.#prepare('SELECT * FROM accounts WHERE id = ?').get(accountId) as
       | { id: string; name: string; plan: Plan; subscription_ends_at: number | null; created_at: number }
       | undefined;
     if (!row) throw new LedgerError('unknown_account', `no account ${accountId}`);
@@ -253,11 +266,9 @@ export class SqliteLedger implements Ledger {
     };
     return this.#writer.submit(() => {
       this.#account(input.accountId);
-      this.#database
-        .prepare(
-          'INSERT INTO api_keys (id, account_id, staff, secret_hash, monthly_budget, created_at) VALUES (?, ?, ?, ?, ?, ?)',
-        )
-        .run(key.id, key.accountId, key.staff, hashSecret(secret), key.monthlyBudget, key.createdAt);
+      this.#prepare(
+        'INSERT INTO api_keys (id, account_id, staff, secret_hash, monthly_budget, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      ).run(key.id, key.accountId, key.staff, hashSecret(secret), key.monthlyBudget, key.createdAt);
       return { key, secret };
     });
   }
@@ -267,24 +278,22 @@ export class SqliteLedger implements Ledger {
       const key = this.#key(keyId);
       if (key.revokedAt !== null) throw new LedgerError('key_revoked', `key ${keyId} is already revoked`);
       const revokedAt = this.#now();
-      this.#database.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ?').run(revokedAt, keyId);
+      this.#prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ?').run(revokedAt, keyId);
       return { ...key, revokedAt };
     });
   }
 
   #key(keyId: string): ApiKeyInfo {
-    const row = this.#database.prepare('SELECT * FROM api_keys WHERE id = ?').get(keyId) as
-      | KeyRow
-      | undefined;
+    const row = this.#prepare('SELECT * FROM api_keys WHERE id = ?').get(keyId) as KeyRow | undefined;
     if (!row) throw new LedgerError('unknown_key', `no key ${keyId}`);
     return toKeyInfo(row);
   }
 
   authenticate(secret: string): ApiKeyInfo | undefined {
     if (typeof secret !== 'string' || secret.length === 0 || secret.length > 200) return undefined;
-    const row = this.#database
-      .prepare('SELECT * FROM api_keys WHERE secret_hash = ? AND revoked_at IS NULL')
-      .get(hashSecret(secret)) as KeyRow | undefined;
+    const row = this.#prepare('SELECT * FROM api_keys WHERE secret_hash = ? AND revoked_at IS NULL').get(
+      hashSecret(secret),
+    ) as KeyRow | undefined;
     return row ? toKeyInfo(row) : undefined;
   }
 
@@ -319,12 +328,10 @@ export class SqliteLedger implements Ledger {
     }
     return this.#writer.submit(() => {
       this.#account(record.account_id);
-      this.#database
-        .prepare(
-          `INSERT INTO credit_records (id, account_id, amount, used, remaining, service, description, priority, expires_at, created_at, updated_at)
+      this.#prepare(
+        `INSERT INTO credit_records (id, account_id, amount, used, remaining, service, description, priority, expires_at, created_at, updated_at)
            VALUES (@id, @account_id, @amount, @used, @remaining, @service, @description, @priority, @expires_at, @created_at, @updated_at)`,
-        )
-        .run(record);
+      ).run(record);
       this.#entry(record.account_id, record.id, 'grant', record.amount, null);
       return toCreditRecord(record);
     });
@@ -337,16 +344,14 @@ export class SqliteLedger implements Ledger {
     amount: number,
     verificationId: number | null,
   ): void {
-    this.#database
-      .prepare(
-        'INSERT INTO entries (account_id, credit_id, kind, amount, verification_id, created_at) VALUES (?, ?, ?, ?, ?, ?)',
-      )
-      .run(accountId, creditId, kind, amount, verificationId, this.#now());
+    this.#prepare(
+      'INSERT INTO entries (account_id, credit_id, kind, amount, verification_id, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+    ).run(accountId, creditId, kind, amount, verificationId, this.#now());
   }
 
   voidCredit(creditId: string): Promise<CreditRecord> {
     return this.#writer.submit(() => {
-      const row = this.#database.prepare('SELECT * FROM credit_records WHERE id = ?').get(creditId) as
+      const row = this.#prepare('SELECT * FROM credit_records WHERE id = ?').get(creditId) as
         | CreditRow
         | undefined;
       if (!row) throw new LedgerError('credit_not_found', 'Credit not found');
@@ -354,43 +359,40 @@ export class SqliteLedger implements Ledger {
         throw new LedgerError('credit_voided', `credit ${creditId} is already void`);
       const now = this.#now();
       // Voiding takes what is left out of circulation; what was used stays used.
-      this.#database
-        .prepare(
-          'UPDATE credit_records SET voided_at = ?, amount = amount - remaining, remaining = 0, updated_at = ? WHERE id = ?',
-        )
-        .run(now, now, creditId);
+      this.#prepare(
+        'UPDATE credit_records SET voided_at = ?, amount = amount - remaining, remaining = 0, updated_at = ? WHERE id = ?',
+      ).run(now, now, creditId);
       if (row.remaining > 0) this.#entry(row.account_id, creditId, 'void', row.remaining, null);
       return toCreditRecord(
-        this.#database.prepare('SELECT * FROM credit_records WHERE id = ?').get(creditId) as CreditRow,
+        this.#prepare('SELECT * FROM credit_records WHERE id = ?').get(creditId) as CreditRow,
       );
     });
   }
 
   listCredits(accountId: string): CreditRecord[] {
-    const rows = this.#database
-      .prepare('SELECT * FROM credit_records WHERE account_id = ? ORDER BY created_at, id')
-      .all(accountId) as CreditRow[];
+    const rows = this.#prepare(
+      'SELECT * FROM credit_records WHERE account_id = ? ORDER BY created_at, id',
+    ).all(accountId) as CreditRow[];
     return rows.map(toCreditRecord);
   }
 
   getCredit(accountId: string, creditId: string): CreditRecord | undefined {
-    const row = this.#database
-      .prepare('SELECT * FROM credit_records WHERE id = ? AND account_id = ?')
-      .get(creditId, accountId) as CreditRow | undefined;
+    const row = this.#prepare('SELECT * FROM credit_records WHERE id = ? AND account_id = ?').get(
+      creditId,
+      accountId,
+    ) as CreditRow | undefined;
     return row ? toCreditRecord(row) : undefined;
   }
 
   /** Records usable for a verification now, in the order they are drawn on. */
   #usableRecords(accountId: string, now: number): CreditRow[] {
-    return this.#database
-      .prepare(
-        `SELECT * FROM credit_records
+    return this.#prepare(
+      `SELECT * FROM credit_records
          WHERE account_id = ? AND remaining > 0 AND voided_at IS NULL AND (expires_at IS NULL OR expires_at > ?)
            AND service IN (${verificationServices.map(() => '?').join(', ')})
          ORDER BY CASE service WHEN 'smartcheck' THEN 0 ELSE 1 END, priority,
                   expires_at IS NULL, expires_at, created_at, id`,
-      )
-      .all(accountId, now, ...verificationServices) as CreditRow[];
+    ).all(accountId, now, ...verificationServices) as CreditRow[];
   }
 
   balance(accountId: string): number {
@@ -415,16 +417,14 @@ export class SqliteLedger implements Ledger {
     };
     if (request.matchType === 'not_found' || request.ceId === null) return free('not_found');
     if (request.matchType === 'loosely_matched') return free('loose_match');
-    const inGrace = this.#database
-      .prepare('SELECT 1 FROM company_charges WHERE account_id = ? AND ce_id = ? AND grace_until > ? LIMIT 1')
-      .get(account.id, request.ceId, now);
+    const inGrace = this.#prepare(
+      'SELECT 1 FROM company_charges WHERE account_id = ? AND ce_id = ? AND grace_until > ? LIMIT 1',
+    ).get(account.id, request.ceId, now);
     if (inGrace) return free('grace_period');
     if (key.monthlyBudget !== null) {
-      const spent = this.#database
-        .prepare(
-          'SELECT COALESCE(SUM(credits), 0) AS spent FROM verifications WHERE key_id = ? AND created_at >= ?',
-        )
-        .get(key.id, monthStart(now)) as { spent: number };
+      const spent = this.#prepare(
+        'SELECT COALESCE(SUM(credits), 0) AS spent FROM verifications WHERE key_id = ? AND created_at >= ?',
+      ).get(key.id, monthStart(now)) as { spent: number };
       if (spent.spent + 1 > key.monthlyBudget) {
         throw new LedgerError(
           'budget_exceeded',
@@ -445,11 +445,9 @@ export class SqliteLedger implements Ledger {
     for (const row of usable) {
       if (toDraw === 0) break;
       const take = Math.min(row.remaining, toDraw);
-      this.#database
-        .prepare(
-          'UPDATE credit_records SET used = used + ?, remaining = remaining - ?, updated_at = ? WHERE id = ?',
-        )
-        .run(take, take, now, row.id);
+      this.#prepare(
+        'UPDATE credit_records SET used = used + ?, remaining = remaining - ?, updated_at = ? WHERE id = ?',
+      ).run(take, take, now, row.id);
       this.#entry(account.id, row.id, 'debit', take, verificationId);
       toDraw -= take;
     }
@@ -457,11 +455,9 @@ export class SqliteLedger implements Ledger {
       account.plan === 'free'
         ? now + freeGracePeriodMs
         : Math.min(account.subscriptionEndsAt ?? now + paidGracePeriodMaxMs, now + paidGracePeriodMaxMs);
-    this.#database
-      .prepare(
-        'INSERT INTO company_charges (account_id, ce_id, grace_until, verification_id) VALUES (?, ?, ?, ?)',
-      )
-      .run(account.id, request.ceId, graceUntil, verificationId);
+    this.#prepare(
+      'INSERT INTO company_charges (account_id, ce_id, grace_until, verification_id) VALUES (?, ?, ?, ?)',
+    ).run(account.id, request.ceId, graceUntil, verificationId);
     return { verificationId, creditsCharged, overage, reason: 'charged', remaining: available - drawn };
   }
 
@@ -472,32 +468,28 @@ export class SqliteLedger implements Ledger {
     reason: string,
     now: number,
   ): number {
-    const result = this.#database
-      .prepare(
-        'INSERT INTO verifications (account_id, key_id, endpoint, ce_id, match_type, credits, overage, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      )
-      .run(
-        request.accountId,
-        request.keyId,
-        request.endpoint,
-        request.ceId,
-        request.matchType,
-        credits,
-        overage,
-        reason,
-        now,
-      );
+    const result = this.#prepare(
+      'INSERT INTO verifications (account_id, key_id, endpoint, ce_id, match_type, credits, overage, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    ).run(
+      request.accountId,
+      request.keyId,
+      request.endpoint,
+      request.ceId,
+      request.matchType,
+      credits,
+      overage,
+      reason,
+      now,
+    );
     return Number(result.lastInsertRowid);
   }
 
   expireCredits(): Promise<number> {
     return this.#writer.submit(() => {
       const now = this.#now();
-      const due = this.#database
-        .prepare(
-          'SELECT * FROM credit_records WHERE expires_at <= ? AND expired_at IS NULL AND voided_at IS NULL',
-        )
-        .all(now) as CreditRow[];
+      const due = this.#prepare(
+        'SELECT * FROM credit_records WHERE expires_at <= ? AND expired_at IS NULL AND voided_at IS NULL',
+      ).all(now) as CreditRow[];
       for (const row of due) {
         this.#database
           .prepare(
@@ -511,15 +503,13 @@ export class SqliteLedger implements Ledger {
   }
 
   check(): LedgerCheckReport {
-    const rows = this.#database
-      .prepare(
-        `SELECT r.id, r.amount, r.used, r.remaining,
+    const rows = this.#prepare(
+      `SELECT r.id, r.amount, r.used, r.remaining,
                 COALESCE(SUM(CASE e.kind WHEN 'grant' THEN e.amount END), 0) AS granted,
                 COALESCE(SUM(CASE e.kind WHEN 'debit' THEN e.amount END), 0) AS debited,
                 COALESCE(SUM(CASE WHEN e.kind IN ('void', 'expiry') THEN e.amount END), 0) AS withdrawn
          FROM credit_records r LEFT JOIN entries e ON e.credit_id = r.id GROUP BY r.id`,
-      )
-      .all() as {
+    ).all() as {
       id: string;
       amount: number;
       used: number;
