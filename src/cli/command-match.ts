@@ -2,6 +2,7 @@
  * `certmatch match`: match a file of `/company` request bodies against an entity file.
  */
 import { parseArgs } from 'node:util';
+import { Catalog } from '../catalog/index.js';
 import { AccuracyTally, formatAccuracy } from '../data/evaluate.js';
 import type { LabelledQuery } from '../data/generate-queries.js';
 import { type CompanyMatch, createMatcher, matchBandOf, topMax } from '../engine/index.js';
@@ -9,7 +10,7 @@ import { countLines, LineWriter, readLines } from './ndjson.js';
 import { startProgress } from './progress.js';
 import { integerOption, UsageError } from './usage-error.js';
 
-export const matchUsage = `Usage: certmatch match --data ENTITIES.ndjson --input QUERIES.ndjson --output RESULTS.ndjson
+export const matchUsage = `Usage: certmatch match (--data ENTITIES.ndjson | --catalog DB) --input QUERIES.ndjson --output RESULTS.ndjson
                        [--match-rate N] [--top K] [--threads T]
 
 Matches each input line, a /company request body
@@ -22,7 +23,8 @@ instead and the run goes on. Input lines carrying a "label" (as \`certmatch data
 are also scored for accuracy in the summary. "-" reads standard input / writes standard output.
 
 Options:
-  --data FILE        certified entities, NDJSON (required)
+  --data FILE        certified entities, NDJSON
+  --catalog DB       or a catalog made by \`certmatch import\` (one of the two is required)
   --input FILE       request bodies, NDJSON (required)
   --output FILE      results, NDJSON (required)
   --match-rate N     match rate for lines that give none (30-100; default: the line's own, else 94)
@@ -32,7 +34,8 @@ Options:
 `;
 
 interface MatchCommand {
-  data: string;
+  data: string | undefined;
+  catalog: string | undefined;
   input: string;
   output: string;
   matchRate: number | undefined;
@@ -46,6 +49,7 @@ export function parseMatchArgs(argv: string[]): MatchCommand {
     args: argv,
     options: {
       data: { type: 'string' },
+      catalog: { type: 'string' },
       input: { type: 'string' },
       output: { type: 'string' },
       'match-rate': { type: 'string' },
@@ -55,11 +59,15 @@ export function parseMatchArgs(argv: string[]): MatchCommand {
     },
     strict: true,
   });
-  for (const required of ['data', 'input', 'output'] as const) {
+  for (const required of ['input', 'output'] as const) {
     if (!values[required]) throw new UsageError(`--${required} is required`, matchUsage);
   }
+  if ((values.data === undefined) === (values.catalog === undefined)) {
+    throw new UsageError('give exactly one of --data and --catalog', matchUsage);
+  }
   return {
-    data: values.data as string,
+    data: values.data,
+    catalog: values.catalog,
     input: values.input as string,
     output: values.output as string,
     matchRate: integerOption(values['match-rate'], 'match-rate', matchUsage, 0, 1000),
@@ -74,17 +82,19 @@ type ParsedLine = { index: number; body: unknown } | { index: number; error: str
 export async function runMatch(command: MatchCommand): Promise<void> {
   const loadStarted = performance.now();
   let invalidEntities = 0;
-  const matcher = await createMatcher(
-    { file: command.data },
-    {
-      threads: command.threads,
-      onInvalidEntity: (problem) => {
-        invalidEntities++;
-        if (invalidEntities <= 10)
-          process.stderr.write(`${command.data}:${problem.position}: skipped: ${problem.message}\n`);
-      },
+  const catalog = command.catalog === undefined ? undefined : new Catalog(command.catalog);
+  const source = catalog ? { entities: catalog.entitiesForIndex() } : { file: command.data as string };
+  const matcher = await createMatcher(source, {
+    threads: command.threads,
+    onInvalidEntity: (problem) => {
+      invalidEntities++;
+      if (invalidEntities <= 10)
+        process.stderr.write(
+          `${command.data ?? command.catalog}:${problem.position}: skipped: ${problem.message}\n`,
+        );
     },
-  );
+  });
+  catalog?.close();
   const loadSeconds = (performance.now() - loadStarted) / 1000;
   process.stderr.write(
     `Indexed ${matcher.entityCount.toLocaleString('en')} entities in ${loadSeconds.toFixed(1)} s` +

@@ -5,6 +5,7 @@
  */
 import { adminUsage, runAdmin } from './command-admin.js';
 import { dataUsage, parseDataArgs, runDataGenerate } from './command-data.js';
+import { importUsage, parseImportArgs, runImport } from './command-import.js';
 import { matchUsage, parseMatchArgs, runMatch } from './command-match.js';
 import { parseScoreArgs, runScore, scoreUsage } from './command-score.js';
 import { UsageError } from './usage-error.js';
@@ -17,6 +18,7 @@ Commands:
   match           match a file of /company request bodies against an entity file
   score           score two names, or a file of name pairs
   data generate   generate a seeded registry and a labelled query set
+  import          stream an entity file into the certificate catalog (SQLite)
   accounts        create accounts (prints an API key)
   keys            create and revoke staff API keys
   credits         grant and list credit records
@@ -28,6 +30,7 @@ const commands: Record<string, { usage: string; run: (argv: string[]) => Promise
   match: { usage: matchUsage, run: (argv) => succeed(runMatch(parseMatchArgs(argv))) },
   score: { usage: scoreUsage, run: (argv) => succeed(runScore(parseScoreArgs(argv))) },
   data: { usage: dataUsage, run: (argv) => succeed(runDataGenerate(parseDataArgs(argv))) },
+  import: { usage: importUsage, run: (argv) => succeed(runImport(parseImportArgs(argv))) },
   accounts: { usage: adminUsage, run: (argv) => runAdmin('accounts', argv) },
   keys: { usage: adminUsage, run: (argv) => runAdmin('keys', argv) },
   credits: { usage: adminUsage, run: (argv) => runAdmin('credits', argv) },

@@ -1,0 +1,116 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Catalog } from '../../src/catalog/index.js';
+import { registryEntities } from '../../src/data/generate-registry.js';
+import { createMatcher } from '../../src/engine/index.js';
+
+const directory = mkdtempSync(join(tmpdir(), 'certmatch-catalog-'));
+const entities = [...registryEntities({ count: 300, seed: 'catalog' })];
+const file = (name: string, lines: string[]) => {
+  const path = join(directory, name);
+  writeFileSync(path, `${lines.join('\n')}\n`);
+  return path;
+};
+
+describe('the certificate catalog', () => {
+  it('imports every good line, reports each bad line with its number, and skips it', async () => {
+    const catalog = new Catalog(join(directory, 'a.db'));
+    const problems: { line: number; message: string }[] = [];
+    const lines = entities.map((entity) => JSON.stringify(entity));
+    lines.splice(
+      10,
+      0,
+      '{not json',
+      JSON.stringify({ ...entities[0], ce_id: 'nope' }),
+      JSON.stringify({ ...entities[0], ce_id: 'ce_AAAAAAAAAAAAAAAAAAAAAAAA', country: 'Atlantis' }),
+    );
+    const summary = await catalog.importFile(file('a.ndjson', lines), {
+      onBadLine: (problem) => problems.push(problem),
+    });
+    expect(summary).toMatchObject({ imported: 300, skipped: 3 });
+    expect(problems.map((problem) => problem.line)).toEqual([11, 12, 13]);
+    expect(catalog.entityCount).toBe(300);
+    catalog.close();
+  });
+
+  it('stores a certificate covering several entities once, and returns it with each', async () => {
+    const shared = entities.find((entity) =>
+      entity.certificates?.some((c) => c.certified_entities.length > 1),
+    );
+    expect(shared, 'the generator makes group certificates').toBeDefined();
+    const certificate = shared?.certificates?.find((c) => c.certified_entities.length > 1);
+    const catalog = new Catalog(join(directory, 'b.db'));
+    await catalog.importFile(
+      file(
+        'b.ndjson',
+        entities.map((entity) => JSON.stringify(entity)),
+      ),
+    );
+    const certificateIds = new Set(
+      entities.flatMap((entity) => entity.certificates?.map((c) => c.cert_id) ?? []),
+    );
+    expect(catalog.certificateCount).toBe(certificateIds.size);
+    for (const covered of certificate?.certified_entities ?? []) {
+      expect(catalog.entity(covered.ce_id)?.certificates.map((c) => c.cert_id)).toContain(
+        certificate?.cert_id,
+      );
+    }
+    expect(catalog.certificate(certificate?.cert_id as string)).toEqual(certificate);
+    catalog.close();
+  });
+
+  it('upserts by updated_at: a newer line replaces, an older or equal one changes nothing', async () => {
+    const catalog = new Catalog(join(directory, 'c.db'));
+    const original = entities[5] as (typeof entities)[number];
+    await catalog.importFile(file('c1.ndjson', [JSON.stringify(original)]));
+    const older = {
+      ...original,
+      certified_entity_name: 'Older Name Ltd',
+      updated_at: (original.updated_at ?? 0) - 1,
+    };
+    expect(await catalog.importFile(file('c2.ndjson', [JSON.stringify(older)]))).toMatchObject({
+      imported: 0,
+      unchanged: 1,
+    });
+    expect(catalog.entity(original.ce_id)?.certified_entity_name).toBe(original.certified_entity_name);
+    const newer = {
+      ...original,
+      certified_entity_name: 'Newer Name Ltd',
+      updated_at: (original.updated_at ?? 0) + 1,
+    };
+    expect(await catalog.importFile(file('c3.ndjson', [JSON.stringify(newer)]))).toMatchObject({
+      imported: 1,
+    });
+    expect(catalog.entity(original.ce_id)?.certified_entity_name).toBe('Newer Name Ltd');
+    catalog.close();
+  });
+
+  it('builds the same matcher as the entity file does, without certificates in the heap', async () => {
+    const catalog = new Catalog(join(directory, 'd.db'));
+    const path = file(
+      'd.ndjson',
+      entities.map((entity) => JSON.stringify(entity)),
+    );
+    await catalog.importFile(path);
+    const fromCatalog = await createMatcher({ entities: catalog.entitiesForIndex() }, { threads: 0 });
+    const fromFile = await createMatcher({ file: path }, { threads: 0 });
+    const queries = entities
+      .slice(0, 100)
+      .map((e) => ({ company_name: e.certified_entity_name, company_country: e.country, match_rate: 30 }));
+    expect(await fromCatalog.matchCompanies(queries, { top: 3 })).toEqual(
+      await fromFile.matchCompanies(queries, { top: 3 }),
+    );
+    expect([...catalog.entitiesForIndex()].every((entity) => entity.certificates === undefined)).toBe(true);
+    await Promise.all([fromCatalog.close(), fromFile.close()]);
+    catalog.close();
+  });
+
+  it('answers lookups of unknown ids with undefined', () => {
+    const catalog = new Catalog(join(directory, 'e.db'));
+    expect(catalog.entity('ce_000000000000000000000000')).toBeUndefined();
+    expect(catalog.certificate('cert_000000000000000000000000')).toBeUndefined();
+    catalog.close();
+  });
+});
