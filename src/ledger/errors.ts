@@ -13,7 +13,8 @@ export type LedgerErrorCode =
   | 'invalid_amount'
   | 'invalid_service'
   | 'invalid_plan'
-  | 'invalid_argument';
+  | 'invalid_argument'
+  | 'idempotency_conflict';
 
 export class LedgerError extends Error {
   constructor(

@@ -75,8 +75,20 @@ export interface VerificationRequest {
   matchType: MatchOutcome;
 }
 
+/** Idempotency keys are kept at least this long. */
+export const idempotencyKeyRetentionMs = 24 * 3_600_000;
+
+/** Replay protection for a write: the same key and fingerprint replay the stored result. */
+export interface Idempotency {
+  key: string;
+  /** A digest of the request; the same key with another fingerprint is a conflict. */
+  fingerprint: string;
+}
+
 /** What a verification cost, and why. */
 export interface VerificationCharge {
+  /** True when this is the stored answer to an earlier request with the same idempotency key. */
+  replayed?: boolean;
   verificationId: number;
   creditsCharged: number;
   /** Credits charged beyond the account's balance (paid plans only). */
@@ -113,7 +125,9 @@ export interface Ledger {
   /** Usable credits of an account for verifications now. */
   balance(accountId: string): number;
   /** Records a verification and charges it by the registry's rules; atomic and durable when it resolves. */
-  recordVerification(request: VerificationRequest): Promise<VerificationCharge>;
+  recordVerification(request: VerificationRequest, idempotency?: Idempotency): Promise<VerificationCharge>;
+  /** Drops idempotency keys older than the retention (24 h); returns how many. */
+  purgeIdempotencyKeys(): Promise<number>;
   /** Writes one expiry entry per record past its expiry; safe to run twice or alongside debits. */
   expireCredits(): Promise<number>;
   /** Recomputes every record's used and remaining from the entries. */

@@ -19,6 +19,8 @@ import {
   freeGracePeriodMs,
   type GrantRequest,
   grantAmountMax,
+  type Idempotency,
+  idempotencyKeyRetentionMs,
   type Ledger,
   type LedgerCheckReport,
   type Plan,
@@ -97,6 +99,14 @@ CREATE TABLE IF NOT EXISTS verifications (
   created_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS verifications_by_key_and_time ON verifications (key_id, created_at);
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+  account_id TEXT NOT NULL,
+  key TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,
+  result TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (account_id, key)
+);
 CREATE TABLE IF NOT EXISTS company_charges (
   account_id TEXT NOT NULL,
   ce_id TEXT NOT NULL,
@@ -399,8 +409,43 @@ export class SqliteLedger implements Ledger {
     return this.#usableRecords(accountId, this.#now()).reduce((sum, row) => sum + row.remaining, 0);
   }
 
-  recordVerification(request: VerificationRequest): Promise<VerificationCharge> {
-    return this.#writer.submit(() => this.#charge(request));
+  recordVerification(request: VerificationRequest, idempotency?: Idempotency): Promise<VerificationCharge> {
+    if (
+      idempotency &&
+      (typeof idempotency.key !== 'string' || idempotency.key.length === 0 || idempotency.key.length > 255)
+    ) {
+      return Promise.reject(new LedgerError('invalid_argument', 'an idempotency key is 1 to 255 characters'));
+    }
+    return this.#writer.submit(() => {
+      if (!idempotency) return this.#charge(request);
+      const stored = this.#prepare(
+        'SELECT fingerprint, result FROM idempotency_keys WHERE account_id = ? AND key = ?',
+      ).get(request.accountId, idempotency.key) as { fingerprint: string; result: string } | undefined;
+      if (stored) {
+        if (stored.fingerprint !== idempotency.fingerprint) {
+          throw new LedgerError(
+            'idempotency_conflict',
+            `idempotency key ${idempotency.key} was used for another request`,
+          );
+        }
+        return { ...(JSON.parse(stored.result) as VerificationCharge), replayed: true };
+      }
+      const charge = this.#charge(request);
+      // Stored in the charge's own transaction: a replay can never see a charge that did not commit, or miss one that did.
+      this.#prepare(
+        'INSERT INTO idempotency_keys (account_id, key, fingerprint, result, created_at) VALUES (?, ?, ?, ?, ?)',
+      ).run(request.accountId, idempotency.key, idempotency.fingerprint, JSON.stringify(charge), this.#now());
+      return charge;
+    });
+  }
+
+  purgeIdempotencyKeys(): Promise<number> {
+    return this.#writer.submit(
+      () =>
+        this.#prepare('DELETE FROM idempotency_keys WHERE created_at < ?').run(
+          this.#now() - idempotencyKeyRetentionMs,
+        ).changes,
+    );
   }
 
   /** The seed's decision, in its order: not found and loose matches are free; then the grace period; then one credit. */

@@ -203,3 +203,36 @@ describe("the seeds' credit rules", () => {
     await expect(ledger.voidCredit(record.id)).rejects.toMatchObject({ code: 'credit_voided' });
   });
 });
+
+describe('idempotency keys', () => {
+  const acme = 'ce_KMi1zsb9CH2EorSzOJ9YEgtV';
+  it('replays the stored result for the same key and request, charging nothing; another request is a conflict', async () => {
+    let clock = Date.UTC(2026, 0, 15);
+    const ledger = new SqliteLedger(join(mkdtempSync(join(tmpdir(), 'ledger-')), 'ledger.db'), {
+      now: () => clock,
+    });
+    const account = await ledger.createAccount({ name: 'Idem', plan: 'free' });
+    const { key } = await ledger.createApiKey({ accountId: account.id });
+    await ledger.grantCredits({ accountId: account.id, amount: 5 });
+    const request = {
+      accountId: account.id,
+      keyId: key.id,
+      endpoint: '/company',
+      ceId: acme,
+      matchType: 'exactly_matched' as const,
+    };
+    const first = await ledger.recordVerification(request, { key: 'req-1', fingerprint: 'a' });
+    const again = await ledger.recordVerification(request, { key: 'req-1', fingerprint: 'a' });
+    expect(again).toEqual({ ...first, replayed: true });
+    expect(ledger.balance(account.id)).toBe(4);
+    await expect(
+      ledger.recordVerification(request, { key: 'req-1', fingerprint: 'b' }),
+    ).rejects.toMatchObject({ code: 'idempotency_conflict' });
+    clock += 23 * 3_600_000;
+    expect(await ledger.purgeIdempotencyKeys()).toBe(0);
+    clock += 2 * 3_600_000;
+    expect(await ledger.purgeIdempotencyKeys()).toBe(1);
+    expect(ledger.check().differences).toEqual([]);
+    await ledger.close();
+  });
+});
