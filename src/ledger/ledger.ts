@@ -22,6 +22,8 @@ export interface Account {
   id: string;
   name: string;
   plan: Plan;
+  /** Balances whose downward crossing raises a `balance.below_threshold` event. */
+  balanceThresholds: number[];
   /** Epoch ms; paid plans only. */
   subscriptionEndsAt: number | null;
   createdAt: number;
@@ -98,6 +100,37 @@ export interface VerificationCharge {
   remaining: number;
 }
 
+/** Credits expiring within this window raise one `credits.expiring_soon` event per record. */
+export const expiringSoonWindowMs = 7 * 24 * 3_600_000;
+export const defaultBalanceThresholds: readonly number[] = [10];
+
+export type LedgerEventType =
+  | 'credits.granted'
+  | 'balance.below_threshold'
+  | 'balance.depleted'
+  | 'credits.expiring_soon'
+  | 'credits.expired'
+  | 'budget.exceeded';
+
+/** An outbox event for webhooks; its id is derived from its cause, so it is stable across retries. */
+export interface LedgerEvent {
+  /** Position in the outbox, for reading it in order. */
+  sequence: number;
+  id: string;
+  accountId: string;
+  type: LedgerEventType;
+  payload: Record<string, unknown>;
+  createdAt: string;
+}
+
+export interface UsageRow {
+  group: string;
+  verifications: number;
+  charged: number;
+  credits: number;
+  overage: number;
+}
+
 export interface LedgerCheckReport {
   recordsChecked: number;
   differences: {
@@ -108,7 +141,12 @@ export interface LedgerCheckReport {
 }
 
 export interface Ledger {
-  createAccount(input: { name: string; plan: Plan; subscriptionEndsAt?: number | null }): Promise<Account>;
+  createAccount(input: {
+    name: string;
+    plan: Plan;
+    subscriptionEndsAt?: number | null;
+    balanceThresholds?: number[];
+  }): Promise<Account>;
   /** Returns the key's secret once; only its hash is stored. */
   createApiKey(input: {
     accountId: string;
@@ -130,6 +168,13 @@ export interface Ledger {
   purgeIdempotencyKeys(): Promise<number>;
   /** Writes one expiry entry per record past its expiry; safe to run twice or alongside debits. */
   expireCredits(): Promise<number>;
+  /** Outbox events after a sequence number, oldest first. */
+  events(afterSequence?: number, limit?: number): LedgerEvent[];
+  /** Verifications of an account between two instants (epoch ms), grouped by UTC day, staff user or endpoint. */
+  usage(
+    accountId: string,
+    options: { from?: number; to?: number; by: 'day' | 'staff' | 'endpoint' },
+  ): UsageRow[];
   /** Recomputes every record's used and remaining from the entries. */
   check(): LedgerCheckReport;
   /** Drains the write queue and closes the database. */

@@ -16,6 +16,8 @@ import {
   type CreditRecord,
   type CreditService,
   creditServices,
+  defaultBalanceThresholds,
+  expiringSoonWindowMs,
   freeGracePeriodMs,
   type GrantRequest,
   grantAmountMax,
@@ -23,9 +25,12 @@ import {
   idempotencyKeyRetentionMs,
   type Ledger,
   type LedgerCheckReport,
+  type LedgerEvent,
+  type LedgerEventType,
   type Plan,
   paidGracePeriodMaxMs,
   plans,
+  type UsageRow,
   type VerificationCharge,
   type VerificationRequest,
   verificationServices,
@@ -42,6 +47,7 @@ CREATE TABLE IF NOT EXISTS accounts (
   name TEXT NOT NULL,
   plan TEXT NOT NULL CHECK (plan IN ('free', 'basic', 'standard')),
   subscription_ends_at INTEGER,
+  balance_thresholds TEXT NOT NULL,
   created_at INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS api_keys (
@@ -99,6 +105,14 @@ CREATE TABLE IF NOT EXISTS verifications (
   created_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS verifications_by_key_and_time ON verifications (key_id, created_at);
+CREATE TABLE IF NOT EXISTS outbox (
+  sequence INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  account_id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS idempotency_keys (
   account_id TEXT NOT NULL,
   key TEXT NOT NULL,
@@ -213,7 +227,12 @@ export class SqliteLedger implements Ledger {
     return this.#writer.queueDepth;
   }
 
-  createAccount(input: { name: string; plan: Plan; subscriptionEndsAt?: number | null }): Promise<Account> {
+  createAccount(input: {
+    name: string;
+    plan: Plan;
+    subscriptionEndsAt?: number | null;
+    balanceThresholds?: number[];
+  }): Promise<Account> {
     if (typeof input.name !== 'string' || input.name.trim() === '' || input.name.length > 200) {
       return Promise.reject(
         new LedgerError('invalid_argument', 'an account name of 1 to 200 characters is required'),
@@ -222,6 +241,16 @@ export class SqliteLedger implements Ledger {
     if (!(plans as readonly string[]).includes(input.plan)) {
       return Promise.reject(new LedgerError('invalid_plan', `plan must be one of ${plans.join(', ')}`));
     }
+    const balanceThresholds = input.balanceThresholds ?? [...defaultBalanceThresholds];
+    const thresholdsValid =
+      Array.isArray(balanceThresholds) &&
+      balanceThresholds.length <= 10 &&
+      balanceThresholds.every((t) => Number.isInteger(t) && t >= 1 && t <= grantAmountMax);
+    if (!thresholdsValid) {
+      return Promise.reject(
+        new LedgerError('invalid_argument', 'balance thresholds are up to 10 positive integers'),
+      );
+    }
     const createdAt = this.#now();
     const subscriptionEndsAt =
       input.plan === 'free' ? null : (input.subscriptionEndsAt ?? createdAt + paidGracePeriodMaxMs);
@@ -229,29 +258,52 @@ export class SqliteLedger implements Ledger {
       id: randomId('acct_'),
       name: input.name,
       plan: input.plan,
+      balanceThresholds: [...balanceThresholds].sort((a, b) => b - a),
       subscriptionEndsAt,
       createdAt,
     };
     return this.#writer.submit(() => {
       this.#prepare(
-        'INSERT INTO accounts (id, name, plan, subscription_ends_at, created_at) VALUES (?, ?, ?, ?, ?)',
-      ).run(account.id, account.name, account.plan, account.subscriptionEndsAt, account.createdAt);
+        'INSERT INTO accounts (id, name, plan, subscription_ends_at, balance_thresholds, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      ).run(
+        account.id,
+        account.name,
+        account.plan,
+        account.subscriptionEndsAt,
+        JSON.stringify(account.balanceThresholds),
+        account.createdAt,
+      );
       return account;
     });
   }
 
   #account(accountId: string): Account {
     const row = this.#prepare('SELECT * FROM accounts WHERE id = ?').get(accountId) as
-      | { id: string; name: string; plan: Plan; subscription_ends_at: number | null; created_at: number }
+      | {
+          id: string;
+          name: string;
+          plan: Plan;
+          subscription_ends_at: number | null;
+          balance_thresholds: string;
+          created_at: number;
+        }
       | undefined;
     if (!row) throw new LedgerError('unknown_account', `no account ${accountId}`);
     return {
       id: row.id,
       name: row.name,
       plan: row.plan,
+      balanceThresholds: JSON.parse(row.balance_thresholds) as number[],
       subscriptionEndsAt: row.subscription_ends_at,
       createdAt: row.created_at,
     };
+  }
+
+  /** Writes an outbox event in the current transaction; an id already written is kept, not duplicated. */
+  #event(id: string, accountId: string, type: LedgerEventType, payload: Record<string, unknown>): void {
+    this.#prepare(
+      'INSERT OR IGNORE INTO outbox (id, account_id, type, payload, created_at) VALUES (?, ?, ?, ?, ?)',
+    ).run(id, accountId, type, JSON.stringify(payload), this.#now());
   }
 
   createApiKey(input: {
@@ -343,7 +395,9 @@ export class SqliteLedger implements Ledger {
            VALUES (@id, @account_id, @amount, @used, @remaining, @service, @description, @priority, @expires_at, @created_at, @updated_at)`,
       ).run(record);
       this.#entry(record.account_id, record.id, 'grant', record.amount, null);
-      return toCreditRecord(record);
+      const granted = toCreditRecord(record);
+      this.#event(`evt_granted_${record.id}`, record.account_id, 'credits.granted', { credit: granted });
+      return granted;
     });
   }
 
@@ -416,27 +470,39 @@ export class SqliteLedger implements Ledger {
     ) {
       return Promise.reject(new LedgerError('invalid_argument', 'an idempotency key is 1 to 255 characters'));
     }
-    return this.#writer.submit(() => {
-      if (!idempotency) return this.#charge(request);
-      const stored = this.#prepare(
-        'SELECT fingerprint, result FROM idempotency_keys WHERE account_id = ? AND key = ?',
-      ).get(request.accountId, idempotency.key) as { fingerprint: string; result: string } | undefined;
-      if (stored) {
-        if (stored.fingerprint !== idempotency.fingerprint) {
-          throw new LedgerError(
-            'idempotency_conflict',
-            `idempotency key ${idempotency.key} was used for another request`,
-          );
-        }
-        return { ...(JSON.parse(stored.result) as VerificationCharge), replayed: true };
+    return this.#writer
+      .submit(() => this.#chargeOnce(request, idempotency))
+      .then((outcome) => {
+        if (outcome instanceof LedgerError) throw outcome;
+        return outcome;
+      });
+  }
+
+  /** One verification, replayed from its idempotency key when it has one and the key was seen. */
+  #chargeOnce(
+    request: VerificationRequest,
+    idempotency: Idempotency | undefined,
+  ): VerificationCharge | LedgerError {
+    if (!idempotency) return this.#charge(request);
+    const stored = this.#prepare(
+      'SELECT fingerprint, result FROM idempotency_keys WHERE account_id = ? AND key = ?',
+    ).get(request.accountId, idempotency.key) as { fingerprint: string; result: string } | undefined;
+    if (stored) {
+      if (stored.fingerprint !== idempotency.fingerprint) {
+        throw new LedgerError(
+          'idempotency_conflict',
+          `idempotency key ${idempotency.key} was used for another request`,
+        );
       }
-      const charge = this.#charge(request);
-      // Stored in the charge's own transaction: a replay can never see a charge that did not commit, or miss one that did.
-      this.#prepare(
-        'INSERT INTO idempotency_keys (account_id, key, fingerprint, result, created_at) VALUES (?, ?, ?, ?, ?)',
-      ).run(request.accountId, idempotency.key, idempotency.fingerprint, JSON.stringify(charge), this.#now());
-      return charge;
-    });
+      return { ...(JSON.parse(stored.result) as VerificationCharge), replayed: true };
+    }
+    const charge = this.#charge(request);
+    if (charge instanceof LedgerError) return charge;
+    // Stored in the charge's own transaction: a replay can never see a charge that did not commit, or miss one that did.
+    this.#prepare(
+      'INSERT INTO idempotency_keys (account_id, key, fingerprint, result, created_at) VALUES (?, ?, ?, ?, ?)',
+    ).run(request.accountId, idempotency.key, idempotency.fingerprint, JSON.stringify(charge), this.#now());
+    return charge;
   }
 
   purgeIdempotencyKeys(): Promise<number> {
@@ -449,7 +515,7 @@ export class SqliteLedger implements Ledger {
   }
 
   /** The seed's decision, in its order: not found and loose matches are free; then the grace period; then one credit. */
-  #charge(request: VerificationRequest): VerificationCharge {
+  #charge(request: VerificationRequest): VerificationCharge | LedgerError {
     const now = this.#now();
     const account = this.#account(request.accountId);
     const key = this.#key(request.keyId);
@@ -471,7 +537,13 @@ export class SqliteLedger implements Ledger {
         'SELECT COALESCE(SUM(credits), 0) AS spent FROM verifications WHERE key_id = ? AND created_at >= ?',
       ).get(key.id, monthStart(now)) as { spent: number };
       if (spent.spent + 1 > key.monthlyBudget) {
-        throw new LedgerError(
+        // Returned, not thrown: the event must commit although the verification is refused.
+        this.#event(`evt_budget_${key.id}_${monthStart(now)}`, account.id, 'budget.exceeded', {
+          keyId: key.id,
+          staff: key.staff,
+          monthlyBudget: key.monthlyBudget,
+        });
+        return new LedgerError(
           'budget_exceeded',
           `key ${key.id} has used ${spent.spent} of its monthly budget of ${key.monthlyBudget}`,
         );
@@ -503,7 +575,19 @@ export class SqliteLedger implements Ledger {
     this.#prepare(
       'INSERT INTO company_charges (account_id, ce_id, grace_until, verification_id) VALUES (?, ?, ?, ?)',
     ).run(account.id, request.ceId, graceUntil, verificationId);
-    return { verificationId, creditsCharged, overage, reason: 'charged', remaining: available - drawn };
+    const remaining = available - drawn;
+    for (const threshold of account.balanceThresholds) {
+      if (available >= threshold && remaining < threshold) {
+        this.#event(`evt_below_${verificationId}_${threshold}`, account.id, 'balance.below_threshold', {
+          threshold,
+          balance: remaining,
+        });
+      }
+    }
+    if (available > 0 && remaining === 0) {
+      this.#event(`evt_depleted_${verificationId}`, account.id, 'balance.depleted', { balance: 0 });
+    }
+    return { verificationId, creditsCharged, overage, reason: 'charged', remaining };
   }
 
   #verification(
@@ -532,19 +616,74 @@ export class SqliteLedger implements Ledger {
   expireCredits(): Promise<number> {
     return this.#writer.submit(() => {
       const now = this.#now();
+      // Records about to expire with credits left: one event per record (its id is the record's), however
+      // often the pass runs.
+      const soon = this.#prepare(
+        'SELECT * FROM credit_records WHERE expires_at > ? AND expires_at <= ? AND remaining > 0 AND voided_at IS NULL',
+      ).all(now, now + expiringSoonWindowMs) as CreditRow[];
+      for (const row of soon) {
+        this.#event(`evt_expiring_${row.id}`, row.account_id, 'credits.expiring_soon', {
+          credit: toCreditRecord(row),
+        });
+      }
       const due = this.#prepare(
         'SELECT * FROM credit_records WHERE expires_at <= ? AND expired_at IS NULL AND voided_at IS NULL',
       ).all(now) as CreditRow[];
       for (const row of due) {
-        this.#database
-          .prepare(
-            'UPDATE credit_records SET expired_at = ?, amount = amount - remaining, remaining = 0, updated_at = ? WHERE id = ?',
-          )
-          .run(now, now, row.id);
+        this.#prepare(
+          'UPDATE credit_records SET expired_at = ?, amount = amount - remaining, remaining = 0, updated_at = ? WHERE id = ?',
+        ).run(now, now, row.id);
         if (row.remaining > 0) this.#entry(row.account_id, row.id, 'expiry', row.remaining, null);
+        // Only a record that still held credits is news; an empty one expires silently.
+        if (row.remaining > 0) {
+          this.#event(`evt_expired_${row.id}`, row.account_id, 'credits.expired', {
+            creditId: row.id,
+            withdrawn: row.remaining,
+          });
+        }
       }
       return due.length;
     });
+  }
+
+  events(afterSequence = 0, limit = 100): LedgerEvent[] {
+    const rows = this.#prepare('SELECT * FROM outbox WHERE sequence > ? ORDER BY sequence LIMIT ?').all(
+      afterSequence,
+      Math.min(Math.max(1, limit), 1000),
+    ) as {
+      sequence: number;
+      id: string;
+      account_id: string;
+      type: LedgerEventType;
+      payload: string;
+      created_at: number;
+    }[];
+    return rows.map((row) => ({
+      sequence: row.sequence,
+      id: row.id,
+      accountId: row.account_id,
+      type: row.type,
+      payload: JSON.parse(row.payload) as Record<string, unknown>,
+      createdAt: iso(row.created_at) as string,
+    }));
+  }
+
+  usage(
+    accountId: string,
+    options: { from?: number; to?: number; by: 'day' | 'staff' | 'endpoint' },
+  ): UsageRow[] {
+    const group = {
+      day: "strftime('%Y-%m-%d', v.created_at / 1000, 'unixepoch')",
+      staff: 'k.staff',
+      endpoint: 'v.endpoint',
+    }[options.by];
+    return this.#prepare(
+      `SELECT ${group} AS "group", COUNT(*) AS verifications, SUM(v.credits > 0) AS charged,
+              SUM(v.credits) AS credits, SUM(v.overage) AS overage
+       FROM verifications v JOIN api_keys k ON k.id = v.key_id
+       WHERE v.account_id = ? AND v.created_at >= ? AND v.created_at < ?
+       GROUP BY 1 ORDER BY 1`,
+    ).all(accountId, options.from ?? 0, options.to ?? Number.MAX_SAFE_INTEGER) as UsageRow[];
   }
 
   check(): LedgerCheckReport {

@@ -236,3 +236,104 @@ describe('idempotency keys', () => {
     await ledger.close();
   });
 });
+
+describe('events for webhooks and usage tracking', () => {
+  const day = 24 * 3_600_000;
+  const ce = (n: number) => `ce_${String(n).padStart(24, '0')}`;
+
+  it('writes each event once, with a stable id, in the transaction that causes it', async () => {
+    let clock = Date.UTC(2026, 0, 15);
+    const ledger = new SqliteLedger(join(mkdtempSync(join(tmpdir(), 'ledger-')), 'ledger.db'), {
+      now: () => clock,
+    });
+    const account = await ledger.createAccount({ name: 'Events', plan: 'free', balanceThresholds: [3, 1] });
+    const { key } = await ledger.createApiKey({ accountId: account.id });
+    const capped = (await ledger.createApiKey({ accountId: account.id, staff: 'capped', monthlyBudget: 0 }))
+      .key;
+    const granted = await ledger.grantCredits({ accountId: account.id, amount: 4 });
+    const verify = (n: number, keyId = key.id) =>
+      ledger.recordVerification({
+        accountId: account.id,
+        keyId,
+        endpoint: '/company',
+        ceId: ce(n),
+        matchType: 'exactly_matched',
+      });
+    for (const n of [1, 2, 3, 4]) await verify(n);
+    await expect(verify(9, capped.id)).rejects.toMatchObject({ code: 'budget_exceeded' });
+    await expect(verify(10, capped.id)).rejects.toMatchObject({ code: 'budget_exceeded' });
+    await ledger.grantCredits({ accountId: account.id, amount: 2, expiresAt: clock + 5 * day });
+    await ledger.expireCredits();
+    await ledger.expireCredits();
+    const events = ledger.events();
+    expect(events.map((event) => event.type)).toEqual([
+      'credits.granted',
+      'balance.below_threshold',
+      'balance.below_threshold',
+      'balance.depleted',
+      'budget.exceeded',
+      'credits.granted',
+      'credits.expiring_soon',
+    ]);
+    expect(events[0]?.id).toBe(`evt_granted_${granted.id}`);
+    expect(events.slice(1, 3).map((event) => event.payload.threshold)).toEqual([3, 1]);
+    expect(new Set(events.map((event) => event.id)).size).toBe(events.length);
+    expect(ledger.events(events[2]?.sequence).map((event) => event.type)[0]).toBe('balance.depleted');
+    clock += 6 * day;
+    await ledger.expireCredits();
+    expect(ledger.events(events.at(-1)?.sequence).map((event) => event.type)).toEqual(['credits.expired']);
+    await ledger.close();
+  });
+
+  it('summarises every verification, charged or not, by day, staff user and endpoint', async () => {
+    let clock = Date.UTC(2026, 0, 15, 12);
+    const ledger = new SqliteLedger(join(mkdtempSync(join(tmpdir(), 'ledger-')), 'ledger.db'), {
+      now: () => clock,
+    });
+    const account = await ledger.createAccount({ name: 'Usage', plan: 'basic' });
+    const alice = (await ledger.createApiKey({ accountId: account.id, staff: 'alice' })).key;
+    const bob = (await ledger.createApiKey({ accountId: account.id, staff: 'bob' })).key;
+    await ledger.grantCredits({ accountId: account.id, amount: 10 });
+    await ledger.recordVerification({
+      accountId: account.id,
+      keyId: alice.id,
+      endpoint: '/company',
+      ceId: ce(1),
+      matchType: 'exactly_matched',
+    });
+    await ledger.recordVerification({
+      accountId: account.id,
+      keyId: alice.id,
+      endpoint: '/company',
+      ceId: ce(2),
+      matchType: 'loosely_matched',
+    });
+    clock += day;
+    await ledger.recordVerification({
+      accountId: account.id,
+      keyId: bob.id,
+      endpoint: '/bulk-companies',
+      ceId: ce(3),
+      matchType: 'exactly_matched',
+    });
+    await ledger.recordVerification({
+      accountId: account.id,
+      keyId: bob.id,
+      endpoint: '/bulk-companies',
+      ceId: null,
+      matchType: 'not_found',
+    });
+    expect(ledger.usage(account.id, { by: 'day' })).toEqual([
+      { group: '2026-01-15', verifications: 2, charged: 1, credits: 1, overage: 0 },
+      { group: '2026-01-16', verifications: 2, charged: 1, credits: 1, overage: 0 },
+    ]);
+    expect(ledger.usage(account.id, { by: 'staff' }).map((row) => [row.group, row.verifications])).toEqual([
+      ['alice', 2],
+      ['bob', 2],
+    ]);
+    expect(
+      ledger.usage(account.id, { by: 'endpoint', from: Date.UTC(2026, 0, 16) }).map((row) => row.group),
+    ).toEqual(['/bulk-companies']);
+    await ledger.close();
+  });
+});
