@@ -23,6 +23,11 @@ import {
   resolveCountry,
 } from '../engine/index.js';
 
+/** Bytes of the catalog file mapped into memory for reads. */
+const catalogMmapBytes = 2 ** 30;
+/** SQLite page cache for the catalog, in KiB. */
+const catalogCacheKiB = 131_072;
+
 /** Lines per import transaction: big enough to amortize the commit, small enough to bound memory. */
 export const importBatchLines = 2_000;
 
@@ -101,7 +106,12 @@ export class Catalog {
   constructor(path: string) {
     this.#database = new Database(path);
     this.#database.pragma('journal_mode = WAL');
+    // The catalog is re-importable (upserts), so a crash mid-import costs a re-run, not data: NORMAL suffices.
     this.#database.pragma('synchronous = NORMAL');
+    // Read-mostly and looked up at random: map the file and keep a larger page cache than SQLite's 2 MB
+    // default (measured at 100k entities: lookups by ce_id 19k/s with the defaults).
+    this.#database.pragma(`mmap_size = ${catalogMmapBytes}`);
+    this.#database.pragma(`cache_size = -${catalogCacheKiB}`);
     this.#database.exec(schema);
     this.#upsertEntity = this.#database.prepare(`
       INSERT INTO entities (ce_id, certified_entity_name, certified_entity_english_name, certified_entity_trading_name,
@@ -140,6 +150,20 @@ export class Catalog {
     options: { onBadLine?: (problem: BadLine) => void; onProgress?: (lines: number) => void } = {},
   ): Promise<ImportSummary> {
     const started = performance.now();
+    // Mapping the file helps random reads but slowed writes here (measured: 4.6k -> 2.6k entities/s).
+    this.#database.pragma('mmap_size = 0');
+    try {
+      return await this.#importLines(path, options, started);
+    } finally {
+      this.#database.pragma(`mmap_size = ${catalogMmapBytes}`);
+    }
+  }
+
+  async #importLines(
+    path: string,
+    options: { onBadLine?: (problem: BadLine) => void; onProgress?: (lines: number) => void },
+    started: number,
+  ): Promise<ImportSummary> {
     const summary: ImportSummary = {
       lines: 0,
       imported: 0,
@@ -226,6 +250,23 @@ export class Catalog {
       (body) => JSON.parse(body) as CertificateRecord,
     );
     return { ...toRecord(row), certificates };
+  }
+
+  /**
+   * The same entity as JSON text, assembled from the stored certificate bodies without parsing them: what a
+   * service sends on the wire. Parsing and re-serializing ~3 certificates cost most of a lookup.
+   */
+  entityJson(ceId: string): string | undefined {
+    const row = this.#entityById.get(ceId) as EntityRow | undefined;
+    if (!row) return undefined;
+    const record = JSON.stringify(toRecord(row));
+    const certificates = this.#certificatesOfEntity.all(ceId) as string[];
+    return `${record.slice(0, -1)},"certificates":[${certificates.join(',')}]}`;
+  }
+
+  /** One certificate as stored JSON text, or undefined. */
+  certificateJson(certId: string): string | undefined {
+    return this.#certificateById.get(certId) as string | undefined;
   }
 
   /** One certificate, or undefined. */

@@ -58,6 +58,12 @@ describe('the certificate catalog', () => {
       );
     }
     expect(catalog.certificate(certificate?.cert_id as string)).toEqual(certificate);
+    // The wire form is the same entity, assembled without parsing the certificates.
+    const ceId = certificate?.certified_entities[0]?.ce_id as string;
+    expect(JSON.parse(catalog.entityJson(ceId) as string)).toEqual(catalog.entity(ceId));
+    expect(JSON.parse(catalog.certificateJson(certificate?.cert_id as string) as string)).toEqual(
+      certificate,
+    );
     catalog.close();
   });
 

@@ -1,0 +1,77 @@
+/**
+ * The certificate catalog: import rate from an NDJSON entity file, and lookups by ce_id and cert_id.
+ * Run: node --import tsx bench/catalog.ts [--entities 100000]
+ */
+
+import { once } from 'node:events';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Catalog } from '../src/catalog/index.js';
+import { registryEntities } from '../src/data/generate-registry.js';
+import { type Figure, printFigures, writeResults } from './report.js';
+
+const { values } = parseArgs({
+  options: {
+    entities: { type: 'string', default: '100000' },
+    lookups: { type: 'string', default: '200000' },
+  },
+});
+const count = Number(values.entities);
+const directory = mkdtempSync(join(tmpdir(), 'certmatch-catalog-bench-'));
+const file = join(directory, 'entities.ndjson');
+const ids: string[] = [];
+const certificateIds: string[] = [];
+const stream = createWriteStream(file);
+for (const entity of registryEntities({ count, seed: 'catalog-bench' })) {
+  ids.push(entity.ce_id);
+  if (entity.certificates?.[0]) certificateIds.push(entity.certificates[0].cert_id);
+  if (!stream.write(`${JSON.stringify(entity)}\n`)) await once(stream, 'drain');
+}
+stream.end();
+await once(stream, 'finish');
+
+const catalog = new Catalog(join(directory, 'catalog.db'));
+const summary = await catalog.importFile(file);
+const entitiesPerSecond = summary.imported / summary.seconds;
+
+const lookups = Number(values.lookups);
+let started = performance.now();
+for (let i = 0; i < lookups; i++) catalog.entityJson(ids[(i * 7919) % ids.length] as string);
+const entityLookupsPerSecond = lookups / ((performance.now() - started) / 1000);
+started = performance.now();
+for (let i = 0; i < lookups; i++)
+  catalog.certificateJson(certificateIds[(i * 7919) % certificateIds.length] as string);
+const certificateLookupsPerSecond = lookups / ((performance.now() - started) / 1000);
+catalog.close();
+rmSync(directory, { recursive: true, force: true });
+
+const figures: Figure[] = [
+  {
+    name: 'import, entities/s (with certificates)',
+    value: Math.round(entitiesPerSecond),
+    unit: '/s',
+    target: '≥ 20,000',
+    meets: entitiesPerSecond >= 20_000,
+  },
+  {
+    name: 'lookups by ce_id with certificates (JSON text)',
+    value: Math.round(entityLookupsPerSecond),
+    unit: '/s',
+    target: '≥ 100,000',
+    meets: entityLookupsPerSecond >= 100_000,
+  },
+  {
+    name: 'lookups by cert_id (JSON text)',
+    value: Math.round(certificateLookupsPerSecond),
+    unit: '/s',
+    target: '≥ 100,000',
+    meets: certificateLookupsPerSecond >= 100_000,
+  },
+];
+printFigures(
+  `Catalog (${count.toLocaleString('en')} entities, ${summary.certificates.toLocaleString('en')} certificates)`,
+  figures,
+);
+console.log(`  written to ${writeResults('catalog', { count, figures })}`);
