@@ -12,14 +12,13 @@
  * catalog.entity('ce_KMi1zsb9CH2EorSzOJ9YEgtV'); // the entity with its certificates
  * ```
  */
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import Database from 'better-sqlite3';
 import {
   type CertificateRecord,
   type CertifiedEntityRecord,
   certificateIdPattern,
   certifiedEntityIdPattern,
+  readLineBatches,
   resolveCountry,
 } from '../engine/index.js';
 
@@ -176,34 +175,35 @@ export class Catalog {
     const writeBatch = this.#database.transaction((items: typeof batch) => {
       for (const { entity } of items) this.#store(entity, summary);
     });
-    const lines = createInterface({
-      input: createReadStream(path, { encoding: 'utf8' }),
-      crlfDelay: Number.POSITIVE_INFINITY,
-    });
-    for await (const text of lines) {
-      summary.lines++;
-      if (text.trim() === '') continue;
-      let entity: unknown;
-      try {
-        entity = JSON.parse(text);
-      } catch (error) {
-        summary.skipped++;
-        options.onBadLine?.({ line: summary.lines, message: `not valid JSON: ${(error as Error).message}` });
-        continue;
+    // One batch of lines per 1 MiB read: readline's per-line events left this thread idle a third of the time.
+    for await (const lineBatch of readLineBatches(path))
+      for (const text of lineBatch) {
+        summary.lines++;
+        if (text.trim() === '') continue;
+        let entity: unknown;
+        try {
+          entity = JSON.parse(text);
+        } catch (error) {
+          summary.skipped++;
+          options.onBadLine?.({
+            line: summary.lines,
+            message: `not valid JSON: ${(error as Error).message}`,
+          });
+          continue;
+        }
+        const problem = validate(entity);
+        if (problem !== undefined) {
+          summary.skipped++;
+          options.onBadLine?.({ line: summary.lines, message: problem });
+          continue;
+        }
+        batch.push({ entity: entity as CertifiedEntityRecord, line: summary.lines });
+        if (batch.length >= importBatchLines) {
+          writeBatch(batch);
+          batch = [];
+          options.onProgress?.(summary.lines);
+        }
       }
-      const problem = validate(entity);
-      if (problem !== undefined) {
-        summary.skipped++;
-        options.onBadLine?.({ line: summary.lines, message: problem });
-        continue;
-      }
-      batch.push({ entity: entity as CertifiedEntityRecord, line: summary.lines });
-      if (batch.length >= importBatchLines) {
-        writeBatch(batch);
-        batch = [];
-        options.onProgress?.(summary.lines);
-      }
-    }
     writeBatch(batch);
     options.onProgress?.(summary.lines);
     summary.seconds = (performance.now() - started) / 1000;

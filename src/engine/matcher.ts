@@ -4,14 +4,13 @@
  * @internal Use the front door, `src/engine/index.ts`.
  */
 import assert from 'node:assert/strict';
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { Piscina } from 'piscina';
 import { CandidateIndex, defaultCandidateIndexOptions } from './candidate-index.js';
 import { explainNames, type ScoreOptions, scoreNames } from './compare-names.js';
 import { resolveCountry, unknownCountry } from './countries.js';
 import { type CertifiedEntityRecord, certifiedEntityIdPattern } from './entity-record.js';
 import { IdentifierIndex, identifierTypes } from './identifiers.js';
+import { readLineBatches } from './line-batches.js';
 import { exactMatchScoreMin, type MatchType, matchTypeOf } from './match-rate.js';
 import { type NameStore, NameStoreBuilder } from './name-store.js';
 import { type NormalizedName, normalizeName, warmUpNormalizer } from './normalize.js';
@@ -341,22 +340,20 @@ export async function addEntityFile(
   const lineOf: number[] = [];
   async function* numbered(): AsyncGenerator<CertifiedEntityRecord> {
     let lineNumber = 0;
-    const lines = createInterface({
-      input: createReadStream(path, { encoding: 'utf8' }),
-      crlfDelay: Number.POSITIVE_INFINITY,
-    });
-    for await (const line of lines) {
-      lineNumber++;
-      if (line.trim() === '') continue;
-      let entity: CertifiedEntityRecord;
-      try {
-        entity = parseEntityLine(line);
-      } catch (error) {
-        report(lineNumber, `not valid JSON: ${(error as Error).message}`);
-        continue;
+    for await (const lines of readLineBatches(path)) {
+      for (const line of lines) {
+        lineNumber++;
+        if (line.trim() === '') continue;
+        let entity: CertifiedEntityRecord;
+        try {
+          entity = parseEntityLine(line);
+        } catch (error) {
+          report(lineNumber, `not valid JSON: ${(error as Error).message}`);
+          continue;
+        }
+        lineOf.push(lineNumber);
+        yield entity;
       }
-      lineOf.push(lineNumber);
-      yield entity;
     }
   }
   await builder.addAll(numbered(), (problem) => report(lineOf[problem.position] ?? 0, problem.message));
