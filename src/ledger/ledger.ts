@@ -170,10 +170,10 @@ export interface Ledger {
   expireCredits(): Promise<number>;
   /** Outbox events after a sequence number, oldest first. */
   events(afterSequence?: number, limit?: number): LedgerEvent[];
-  /** Verifications of an account between two instants (epoch ms), grouped by UTC day, staff user or endpoint. */
+  /** Verifications of an account between two instants (epoch ms), grouped by UTC day, staff user, endpoint or the service whose credits paid for them ('none' for free ones). */
   usage(
     accountId: string,
-    options: { from?: number; to?: number; by: 'day' | 'staff' | 'endpoint' },
+    options: { from?: number; to?: number; by: 'day' | 'staff' | 'endpoint' | 'service' },
   ): UsageRow[];
   /** Recomputes every record's used and remaining from the entries. */
   check(): LedgerCheckReport;

@@ -670,12 +670,15 @@ export class SqliteLedger implements Ledger {
 
   usage(
     accountId: string,
-    options: { from?: number; to?: number; by: 'day' | 'staff' | 'endpoint' },
+    options: { from?: number; to?: number; by: 'day' | 'staff' | 'endpoint' | 'service' },
   ): UsageRow[] {
     const group = {
       day: "strftime('%Y-%m-%d', v.created_at / 1000, 'unixepoch')",
       staff: 'k.staff',
       endpoint: 'v.endpoint',
+      // The service whose credits paid for it; 'none' for free verifications (and pure overage).
+      service: `COALESCE((SELECT r.service FROM entries e JOIN credit_records r ON r.id = e.credit_id
+                          WHERE e.verification_id = v.id AND e.kind = 'debit' LIMIT 1), 'none')`,
     }[options.by];
     return this.#prepare(
       `SELECT ${group} AS "group", COUNT(*) AS verifications, SUM(v.credits > 0) AS charged,

@@ -334,6 +334,12 @@ describe('events for webhooks and usage tracking', () => {
     expect(
       ledger.usage(account.id, { by: 'endpoint', from: Date.UTC(2026, 0, 16) }).map((row) => row.group),
     ).toEqual(['/bulk-companies']);
+    expect(
+      ledger.usage(account.id, { by: 'service' }).map((row) => [row.group, row.verifications, row.credits]),
+    ).toEqual([
+      ['none', 2, 0],
+      ['smartcheck', 2, 2],
+    ]);
     await ledger.close();
   });
 });
