@@ -1,27 +1,10 @@
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { fromBuild, fromSource, projectRoot as root, runCertmatch } from './support/run-certmatch.js';
 
-const run = promisify(execFile);
-const root = new URL('..', import.meta.url).pathname;
-const fromSource = ['--import', 'tsx', join(root, 'src/cli/main.ts')];
-const fromBuild = [join(root, 'bin/certmatch.js')];
-
-async function certmatch(
-  entry: string[],
-  args: string[],
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [...entry, ...args], { cwd: root });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
+const certmatch = (entry: string[], args: string[]) => runCertmatch(args, entry);
 
 describe('certmatch on the command line', () => {
   const directory = mkdtempSync(join(tmpdir(), 'certmatch-cli-'));

@@ -3,15 +3,19 @@
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { readLineBatches } from '../engine/index.js';
 
 /** Yields each line of a file (or standard input for "-"), numbered from 1. */
 export async function* readLines(path: string): AsyncGenerator<{ line: string; lineNumber: number }> {
-  const input = path === '-' ? process.stdin : createReadStream(path, { encoding: 'utf8' });
-  const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
   let lineNumber = 0;
-  for await (const line of lines) {
-    lineNumber++;
-    yield { line, lineNumber };
+  if (path !== '-') {
+    for await (const lines of readLineBatches(path))
+      for (const line of lines) yield { line, lineNumber: ++lineNumber };
+    return;
+  }
+  // Standard input is a stream, not a file: readline reads it as it comes.
+  for await (const line of createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY })) {
+    yield { line, lineNumber: ++lineNumber };
   }
 }
 
