@@ -118,6 +118,22 @@ describe('certmatch on the command line', () => {
     expect(result.stderr).toContain('ENOENT');
   });
 
+  it('refuses a catalog that does not exist instead of creating an empty one', async () => {
+    const missing = join(directory, 'no-such-catalog.db');
+    const result = await certmatch(fromSource, [
+      'match',
+      '--catalog',
+      missing,
+      '--input',
+      queries,
+      '--output',
+      join(directory, 'y'),
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('no catalog at');
+    expect(existsSync(missing)).toBe(false);
+  });
+
   it('tells the truth in --help', async () => {
     const result = await certmatch(fromSource, ['match', '--help']);
     expect(result.code).toBe(0);

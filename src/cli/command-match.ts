@@ -1,6 +1,7 @@
 /**
  * `certmatch match`: match a file of `/company` request bodies against an entity file.
  */
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Catalog } from '../catalog/index.js';
 import { AccuracyTally, formatAccuracy } from '../data/evaluate.js';
@@ -82,6 +83,12 @@ type ParsedLine = { index: number; body: unknown } | { index: number; error: str
 export async function runMatch(command: MatchCommand): Promise<void> {
   const loadStarted = performance.now();
   let invalidEntities = 0;
+  if (command.catalog !== undefined && !existsSync(command.catalog)) {
+    // Opening a missing catalog would create an empty one and match everything against nothing.
+    throw Object.assign(new Error(`no catalog at ${command.catalog} (create it with \`certmatch import\`)`), {
+      code: 'ENOENT',
+    });
+  }
   const catalog = command.catalog === undefined ? undefined : new Catalog(command.catalog);
   const source = catalog ? { entities: catalog.entitiesForIndex() } : { file: command.data as string };
   const matcher = await createMatcher(source, {
