@@ -102,9 +102,13 @@ CREATE TABLE IF NOT EXISTS verifications (
   credits INTEGER NOT NULL,
   overage INTEGER NOT NULL,
   reason TEXT NOT NULL,
+  -- Set on charged verifications: re-verifying the company before this instant is free.
+  grace_until INTEGER,
   created_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS verifications_by_key_and_time ON verifications (key_id, created_at);
+CREATE INDEX IF NOT EXISTS verifications_grace ON verifications (account_id, ce_id, grace_until)
+  WHERE grace_until IS NOT NULL;
 CREATE TABLE IF NOT EXISTS outbox (
   sequence INTEGER PRIMARY KEY,
   id TEXT NOT NULL UNIQUE,
@@ -120,13 +124,6 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
   result TEXT NOT NULL,
   created_at INTEGER NOT NULL,
   PRIMARY KEY (account_id, key)
-);
-CREATE TABLE IF NOT EXISTS company_charges (
-  account_id TEXT NOT NULL,
-  ce_id TEXT NOT NULL,
-  grace_until INTEGER NOT NULL,
-  verification_id INTEGER NOT NULL,
-  PRIMARY KEY (account_id, ce_id, verification_id)
 );
 `;
 
@@ -212,11 +209,34 @@ export class SqliteLedger implements Ledger {
     this.#database.pragma('foreign_keys = ON');
     this.#database.pragma('busy_timeout = 5000');
     this.#database.exec(schema);
-    this.#writer = new GroupCommitWriter(this.#database);
+    this.#writer = new GroupCommitWriter(this.#database, {
+      isRefusal: (error) => error instanceof LedgerError,
+      beforeBatch: () => this.#dropCachesIfChangedElsewhere(),
+      afterRollback: () => this.#dropCaches(),
+    });
     this.#now = options.now ?? Date.now;
   }
 
   readonly #statements = new Map<string, Database.Statement>();
+  /**
+   * Accounts and keys as the writer last read or wrote them. Another process (the admin CLI) may change them:
+   * `PRAGMA data_version` moves when another connection commits, and the caches are dropped then. Reading
+   * them from SQLite cost two statements of a charge's ~ten.
+   */
+  readonly #accountCache = new Map<string, Account>();
+  readonly #keyCache = new Map<string, ApiKeyInfo>();
+  #dataVersion = -1;
+
+  #dropCaches(): void {
+    this.#accountCache.clear();
+    this.#keyCache.clear();
+  }
+
+  #dropCachesIfChangedElsewhere(): void {
+    const version = this.#database.pragma('data_version', { simple: true }) as number;
+    if (version !== this.#dataVersion) this.#dropCaches();
+    this.#dataVersion = version;
+  }
 
   /**
    * A prepared statement, compiled once per SQL text. Preparing is SQLite's costly step; re-preparing ten
@@ -286,7 +306,10 @@ export class SqliteLedger implements Ledger {
     });
   }
 
+  /** An account, from the writer's cache when it has it. Only ever called inside a writer operation. */
   #account(accountId: string): Account {
+    const cached = this.#accountCache.get(accountId);
+    if (cached) return cached;
     const row = this.#prepare('SELECT * FROM accounts WHERE id = ?').get(accountId) as
       | {
           id: string;
@@ -298,7 +321,7 @@ export class SqliteLedger implements Ledger {
         }
       | undefined;
     if (!row) throw new LedgerError('unknown_account', `no account ${accountId}`);
-    return {
+    const account: Account = {
       id: row.id,
       name: row.name,
       plan: row.plan,
@@ -306,6 +329,8 @@ export class SqliteLedger implements Ledger {
       subscriptionEndsAt: row.subscription_ends_at,
       createdAt: row.created_at,
     };
+    this.#accountCache.set(account.id, account);
+    return account;
   }
 
   /** Writes an outbox event in the current transaction; an id already written is kept, not duplicated. */
@@ -350,14 +375,21 @@ export class SqliteLedger implements Ledger {
       if (key.revokedAt !== null) throw new LedgerError('key_revoked', `key ${keyId} is already revoked`);
       const revokedAt = this.#now();
       this.#prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ?').run(revokedAt, keyId);
-      return { ...key, revokedAt };
+      const revoked = { ...key, revokedAt };
+      this.#keyCache.set(keyId, revoked);
+      return revoked;
     });
   }
 
+  /** A key, from the writer's cache when it has it. Only ever called inside a writer operation. */
   #key(keyId: string): ApiKeyInfo {
+    const cached = this.#keyCache.get(keyId);
+    if (cached) return cached;
     const row = this.#prepare('SELECT * FROM api_keys WHERE id = ?').get(keyId) as KeyRow | undefined;
     if (!row) throw new LedgerError('unknown_key', `no key ${keyId}`);
-    return toKeyInfo(row);
+    const key = toKeyInfo(row);
+    this.#keyCache.set(keyId, key);
+    return key;
   }
 
   authenticate(secret: string): ApiKeyInfo | undefined {
@@ -532,7 +564,7 @@ export class SqliteLedger implements Ledger {
     if (request.matchType === 'not_found' || request.ceId === null) return free('not_found');
     if (request.matchType === 'loosely_matched') return free('loose_match');
     const inGrace = this.#prepare(
-      'SELECT 1 FROM company_charges WHERE account_id = ? AND ce_id = ? AND grace_until > ? LIMIT 1',
+      'SELECT 1 FROM verifications WHERE account_id = ? AND ce_id = ? AND grace_until > ? LIMIT 1',
     ).get(account.id, request.ceId, now);
     if (inGrace) return free('grace_period');
     if (key.monthlyBudget !== null) {
@@ -560,7 +592,11 @@ export class SqliteLedger implements Ledger {
     }
     const drawn = Math.min(available, creditsCharged);
     const overage = creditsCharged - drawn;
-    const verificationId = this.#verification(request, creditsCharged, overage, 'charged', now);
+    const graceUntil =
+      account.plan === 'free'
+        ? now + freeGracePeriodMs
+        : Math.min(account.subscriptionEndsAt ?? now + paidGracePeriodMaxMs, now + paidGracePeriodMaxMs);
+    const verificationId = this.#verification(request, creditsCharged, overage, 'charged', now, graceUntil);
     let toDraw = drawn;
     for (const row of usable) {
       if (toDraw === 0) break;
@@ -571,13 +607,6 @@ export class SqliteLedger implements Ledger {
       this.#entry(account.id, row.id, 'debit', take, verificationId);
       toDraw -= take;
     }
-    const graceUntil =
-      account.plan === 'free'
-        ? now + freeGracePeriodMs
-        : Math.min(account.subscriptionEndsAt ?? now + paidGracePeriodMaxMs, now + paidGracePeriodMaxMs);
-    this.#prepare(
-      'INSERT INTO company_charges (account_id, ce_id, grace_until, verification_id) VALUES (?, ?, ?, ?)',
-    ).run(account.id, request.ceId, graceUntil, verificationId);
     const remaining = available - drawn;
     for (const threshold of account.balanceThresholds) {
       if (available >= threshold && remaining < threshold) {
@@ -599,9 +628,10 @@ export class SqliteLedger implements Ledger {
     overage: number,
     reason: string,
     now: number,
+    graceUntil: number | null = null,
   ): number {
     const result = this.#prepare(
-      'INSERT INTO verifications (account_id, key_id, endpoint, ce_id, match_type, credits, overage, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO verifications (account_id, key_id, endpoint, ce_id, match_type, credits, overage, reason, grace_until, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     ).run(
       request.accountId,
       request.keyId,
@@ -611,6 +641,7 @@ export class SqliteLedger implements Ledger {
       credits,
       overage,
       reason,
+      graceUntil,
       now,
     );
     return Number(result.lastInsertRowid);

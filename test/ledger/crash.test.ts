@@ -55,12 +55,12 @@ describe('the ledger under SIGKILL', () => {
       (database.prepare('SELECT id FROM verifications').all() as { id: number }[]).map((row) => row.id),
     );
     for (const line of acknowledged) expect(present.has(Number(line.split(' ')[1])), line).toBe(true);
-    // Whatever was committed is whole: every charged verification has its debit entry and company charge.
+    // Whatever was committed is whole: every charged verification has its debit entry and its grace period.
     const halfApplied = database
       .prepare(
         `SELECT COUNT(*) AS n FROM verifications v
          WHERE v.credits = 1 AND (NOT EXISTS (SELECT 1 FROM entries e WHERE e.verification_id = v.id AND e.kind = 'debit')
-                                  OR NOT EXISTS (SELECT 1 FROM company_charges c WHERE c.verification_id = v.id))`,
+                                  OR v.grace_until IS NULL)`,
       )
       .get() as { n: number };
     expect(halfApplied.n).toBe(0);

@@ -343,3 +343,26 @@ describe('events for webhooks and usage tracking', () => {
     await ledger.close();
   });
 });
+
+describe('two processes on one ledger', () => {
+  it('refuses a key revoked by another connection (the writer drops its caches when another one commits)', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'ledger-')), 'ledger.db');
+    const service = new SqliteLedger(path);
+    const admin = new SqliteLedger(path);
+    const account = await service.createAccount({ name: 'Two', plan: 'basic' });
+    const { key } = await service.createApiKey({ accountId: account.id });
+    const verify = (ceId: string) =>
+      service.recordVerification({
+        accountId: account.id,
+        keyId: key.id,
+        endpoint: '/company',
+        ceId,
+        matchType: 'exactly_matched',
+      });
+    await admin.grantCredits({ accountId: account.id, amount: 5 });
+    expect(await verify('ce_000000000000000000000001')).toMatchObject({ creditsCharged: 1, remaining: 4 });
+    await admin.revokeApiKey(key.id);
+    await expect(verify('ce_000000000000000000000002')).rejects.toMatchObject({ code: 'key_revoked' });
+    await Promise.all([service.close(), admin.close()]);
+  });
+});
