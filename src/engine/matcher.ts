@@ -17,7 +17,7 @@ import { type NormalizedName, normalizeName, warmUpNormalizer } from './normaliz
 import type { NormalizeTask, NormalizeTaskResult } from './normalize-worker.js';
 import { PackedStrings } from './packed-strings.js';
 import { type ParsedQuery, parseCompanyRequest, QueryValidationError } from './query.js';
-import { explainScore, looseScoreMax, type ScoreExplanation } from './score.js';
+import { explainScore, looseScoreMax, type ScoreExplanation, sortKeyOf } from './score.js';
 import { defaultScoringPoolOptions, ScoringPool } from './scoring-pool.js';
 import { StringHashIndex } from './string-hash-index.js';
 import { workerLocation } from './worker-location.js';
@@ -464,7 +464,7 @@ export class Matcher {
       const score = byIdentifier.size === 1 ? 100 : looseScoreMax;
       const nameSortKey = scored.get(entity)?.sortKey ?? 0;
       // Among several entities sharing an identifier, the name decides the order.
-      const sortKey = score + (score === 100 ? 0 : Math.min(nameSortKey, 99.9) / 1_000);
+      const sortKey = sortKeyOf(score, score === 100 ? 0 : nameSortKey);
       scored.set(entity, {
         ...scored.get(entity),
         entity,
@@ -525,6 +525,12 @@ export class Matcher {
   }
 }
 
+/** Takes a result out of the exact band, keeping its place among the others. */
+function holdAtTopOfLooseBand(candidate: ScoredEntity): void {
+  candidate.score = looseScoreMax;
+  candidate.sortKey = sortKeyOf(looseScoreMax, candidate.sortKey);
+}
+
 /**
  * The identifier wins over the name: when it identified one company, no other result may be exact, even one
  * whose name equals the query's.
@@ -532,8 +538,7 @@ export class Matcher {
 function keepIdentifierMatchAlone(ranked: ScoredEntity[]): void {
   for (const candidate of ranked) {
     if (candidate.matchedBy === 'identifier' || candidate.score <= looseScoreMax) continue;
-    candidate.score = looseScoreMax;
-    candidate.sortKey = looseScoreMax + candidate.sortKey / 1_000;
+    holdAtTopOfLooseBand(candidate);
   }
 }
 
@@ -554,8 +559,7 @@ function demoteAmbiguousExactMatches(ranked: ScoredEntity[]): void {
   }
   for (const candidate of ranked) {
     if (candidate.score >= exactMatchScoreMin && first.score - candidate.score < ambiguityMarginPoints) {
-      candidate.score = looseScoreMax;
-      candidate.sortKey = looseScoreMax + candidate.sortKey / 1_000;
+      holdAtTopOfLooseBand(candidate);
       candidate.ambiguous = true;
     }
   }

@@ -281,7 +281,7 @@ export function explainScore(query: ScoringName, candidate: ScoringName): ScoreE
   } else {
     const uncapped = 100 * baseScore - penaltyTotal;
     score = Math.min(looseScoreMax, Math.max(0, Math.round(uncapped)));
-    sortKey = score + Math.min(Math.max(uncapped, 0), 99.9) / 1_000;
+    sortKey = sortKeyOf(score, uncapped);
     band = sameName
       ? 'same name, but a conflicting legal form or another country: capped below the exact band'
       : 'names differ after normalization: capped below the exact band';
@@ -337,6 +337,14 @@ export function scoreNormalized(query: ScoringName, candidate: ScoringName): num
 function exactScoreFor(relation: LegalFormRelation): number {
   if (relation === 'same' || relation === 'both_missing') return exactScoreSameLegalForm;
   return relation === 'one_missing' ? exactScoreOneLegalFormMissing : exactScoreSameFamily;
+}
+
+/**
+ * A ranking key: the integer score, then a tie-break (an uncapped similarity, or an earlier sort key) in the
+ * fraction. The tie-break is clamped so that `Math.floor(sortKeyOf(score, t)) === score` always holds.
+ */
+export function sortKeyOf(score: number, tieBreak: number): number {
+  return score + Math.min(Math.max(tieBreak, 0), 99.9) / 1_000;
 }
 
 function round4(value: number): number {
