@@ -75,6 +75,28 @@ describe('certmatch on the command line', () => {
       expect(lines[queryCount + 1].error.code).toBe('validation_error');
       expect(lines.slice(0, queryCount).every((line) => Array.isArray(line.results))).toBe(true);
     });
+
+    it(`imports the entity file into a catalog ${how}, reporting a bad line, and matches against it`, async () => {
+      const withBadLine = join(directory, `import-${how}.ndjson`);
+      writeFileSync(withBadLine, `{oops\n${readFileSync(entities, 'utf8')}`);
+      const catalog = join(directory, `catalog-${how}.db`);
+      const imported = await certmatch(entry, ['import', '--data', withBadLine, '--catalog', catalog]);
+      expect(imported.code).toBe(0);
+      expect(imported.stderr).toContain(`${withBadLine}:1: skipped: not valid JSON`);
+      expect(imported.stderr).toContain('Imported 400 entities');
+      const output = join(directory, `catalog-output-${how}.ndjson`);
+      const matched = await certmatch(entry, [
+        'match',
+        '--catalog',
+        catalog,
+        '--input',
+        queries,
+        '--output',
+        output,
+      ]);
+      expect(matched.code).toBe(0);
+      expect(matched.stderr).toContain('Accuracy on');
+    });
   }
 
   it('scores two names and explains the score', async () => {

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { Piscina } from 'piscina';
+import { workerLocation } from '../runtime/worker-location.js';
 import { CandidateIndex, defaultCandidateIndexOptions } from './candidate-index.js';
 import { explainNames, type ScoreOptions, scoreNames } from './compare-names.js';
 import { resolveCountry, unknownCountry } from './countries.js';
@@ -20,7 +21,6 @@ import { type ParsedQuery, parseCompanyRequest, QueryValidationError } from './q
 import { explainScore, looseScoreMax, type ScoreExplanation, sortKeyOf } from './score.js';
 import { defaultScoringPoolOptions, ScoringPool } from './scoring-pool.js';
 import { StringHashIndex } from './string-hash-index.js';
-import { workerLocation } from './worker-location.js';
 
 /** Options for {@link createMatcher}; every field is optional. */
 export interface MatcherOptions {
@@ -177,7 +177,7 @@ export class MatcherBuilder {
       else for await (const entity of source) addOne(entity);
       return;
     }
-    const { filename, execArgv } = workerLocation('normalize-worker');
+    const { filename, execArgv } = workerLocation('normalize-worker', import.meta.url);
     const pool = new Piscina({
       filename,
       execArgv,

@@ -13,11 +13,11 @@
  */
 import assert from 'node:assert/strict';
 import { Piscina } from 'piscina';
+import { workerLocation } from '../runtime/worker-location.js';
 import type { NameStore } from './name-store.js';
 import type { ScoringName } from './score.js';
 import { scoreTask } from './score-batch.js';
 import type { ScoringTask, ScoringTaskResult, ScoringWorkerData } from './scoring-protocol.js';
-import { workerLocation } from './worker-location.js';
 
 export interface ScoringPoolOptions {
   /** Worker threads; 0 scores on the calling thread (same code, no pool). */
@@ -73,7 +73,7 @@ export class ScoringPool {
     this.#names = names;
     this.#options = options;
     if (options.threads > 0) {
-      const { filename, execArgv } = workerLocation('scoring-worker');
+      const { filename, execArgv } = workerLocation('scoring-worker', import.meta.url);
       const workerData: ScoringWorkerData = { names: names.buffers };
       this.#piscina = new Piscina({
         filename,

@@ -1,8 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { Catalog } from '../../src/catalog/index.js';
+import { Catalog, CatalogFormatError } from '../../src/catalog/index.js';
 import { registryEntities } from '../../src/data/generate-registry.js';
 import { createMatcher } from '../../src/engine/index.js';
 
@@ -111,6 +112,33 @@ describe('the certificate catalog', () => {
     expect([...catalog.entitiesForIndex()].every((entity) => entity.certificates === undefined)).toBe(true);
     await Promise.all([fromCatalog.close(), fromFile.close()]);
     catalog.close();
+  });
+
+  it('numbers lines right across read chunks, with CRLF endings, blank lines and no final newline', async () => {
+    // ~2.5 MiB: the reader hands the parser several chunks, each ending at a line boundary.
+    const many = [...registryEntities({ count: 900, seed: 'catalog-chunks' })];
+    const lines = many.map((entity) => JSON.stringify(entity));
+    lines.splice(400, 0, '', '{"broken": ');
+    lines.splice(800, 0, JSON.stringify({ ...many[0], country: 'Atlantis' }));
+    const path = join(directory, 'chunks.ndjson');
+    writeFileSync(path, lines.join('\r\n'));
+    expect(statSync(path).size).toBeGreaterThan(2 * 1024 * 1024);
+    const catalog = new Catalog(join(directory, 'chunks.db'));
+    const problems: number[] = [];
+    const summary = await catalog.importFile(path, { onBadLine: (problem) => problems.push(problem.line) });
+    expect(summary).toMatchObject({ lines: 903, imported: 900, skipped: 2 });
+    expect(problems).toEqual([402, 801]);
+    const last = many.at(-1) as (typeof many)[number];
+    expect(catalog.entity(last.ce_id)?.certified_entity_name).toBe(last.certified_entity_name);
+    catalog.close();
+  });
+
+  it('refuses a catalog file of another format with a typed error instead of misreading it', () => {
+    const path = join(directory, 'old-format.db');
+    const old = new Database(path);
+    old.exec('CREATE TABLE entities (ce_id TEXT PRIMARY KEY, certified_entity_name TEXT)');
+    old.close();
+    expect(() => new Catalog(path)).toThrow(CatalogFormatError);
   });
 
   it('answers lookups of unknown ids with undefined', () => {
