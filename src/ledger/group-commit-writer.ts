@@ -30,7 +30,7 @@ export interface GroupCommitWriterOptions {
   isRefusal: (error: unknown) => boolean;
   /** Runs at the start of each batch, inside its transaction (the ledger refreshes its caches there). */
   beforeBatch?: () => void;
-  /** Runs when a batch is rolled back (the ledger drops caches that may hold rolled-back writes). */
+  /** Runs when a batch or one operation is rolled back (the ledger drops caches that may hold its writes). */
   afterRollback?: () => void;
 }
 
@@ -111,6 +111,7 @@ export class GroupCommitWriter {
           if (withSavepoints) {
             this.#rollbackTo.run();
             this.#release.run();
+            this.#options.afterRollback?.();
           } else if (!this.#options.isRefusal(error)) {
             database.exec('ROLLBACK');
             this.#options.afterRollback?.();

@@ -42,6 +42,24 @@ describe("the seeds' credit rules", () => {
     await ledger.close();
   });
 
+  it('honours a void or a grant committed between two charges of the same batch', async () => {
+    await setUp('free', 0);
+    const first = await ledger.grantCredits({ accountId: account.id, amount: 5, priority: 0 });
+    const second = await ledger.grantCredits({ accountId: account.id, amount: 5, priority: 1 });
+    // Submitted without waiting: the single writer commits all five in one transaction, in this order.
+    const answers = await Promise.all([
+      verify(acme, 'exactly_matched'),
+      ledger.voidCredit(first.id),
+      verify(other, 'exactly_matched'),
+      ledger.grantCredits({ accountId: account.id, amount: 1, priority: -1 }),
+      verify('ce_AAAAAAAAAAAAAAAAAAAAAAAA', 'exactly_matched'),
+    ]);
+    expect(answers.map((answer) => (answer as { remaining?: number }).remaining)).toEqual([9, 0, 4, 1, 4]);
+    const records = new Map(ledger.listCredits(account.id).map((record) => [record.id, record]));
+    expect(records.get(first.id)).toMatchObject({ used: 1, remaining: 0 });
+    expect(records.get(second.id)).toMatchObject({ used: 1, remaining: 4 });
+    expect([...records.values()].find((record) => record.amount === 1)).toMatchObject({ used: 1 });
+  });
   it('consumes one credit for an exact match', async () => {
     await setUp('free', 5);
     expect(await verify(acme, 'exactly_matched')).toMatchObject({

@@ -155,22 +155,38 @@ describe('the ledger against a reference model', () => {
       expect(ledger.check().differences, `check after step ${step}`).toEqual([]);
     };
 
+    // Operations between two clock moves are submitted together, without waiting, so that the writer commits
+    // them in one batch (group commit) as under load; the model applies them one by one in the same order.
+    let submitted: { step: number; answer: Promise<unknown>; expect: (answer: unknown) => void }[] = [];
+    const settle = async () => {
+      const answers = await Promise.all(submitted.map((operation) => operation.answer));
+      submitted.forEach((operation, i) => {
+        operation.expect(answers[i]);
+      });
+      const step = submitted.at(-1)?.step ?? 0;
+      for (const account of [0, 1]) {
+        expect(
+          ledger.balance((accounts[account] as { id: string }).id),
+          `balance of account ${account} after step ${step}`,
+        ).toBe(balance(account));
+      }
+      submitted = [];
+    };
+    const submit = (step: number, answer: Promise<unknown>, expectation: (answer: unknown) => void) => {
+      // Rejections are answers too: caught here, compared in settle().
+      submitted.push({ step, answer: answer.catch((error: unknown) => error), expect: expectation });
+    };
+
     for (const [step, op] of (operations as Operation[]).entries()) {
       switch (op.kind) {
         case 'tick':
+          await settle();
           clock += op.hours * hour;
           break;
         case 'grant': {
           const expiresAt = op.expiresInDays === null ? null : clock + op.expiresInDays * day;
-          const real = await ledger.grantCredits({
-            accountId: (accounts[op.account] as { id: string }).id,
-            amount: op.amount,
-            service: op.service,
-            priority: op.priority,
-            expiresAt,
-          });
-          (records[op.account] as ModelRecord[]).push({
-            id: real.id,
+          const model: ModelRecord = {
+            id: '',
             amount: op.amount,
             used: 0,
             remaining: op.amount,
@@ -180,11 +196,29 @@ describe('the ledger against a reference model', () => {
             createdAt: clock,
             voided: false,
             expired: false,
+          };
+          (records[op.account] as ModelRecord[]).push(model);
+          const answer = ledger.grantCredits({
+            accountId: (accounts[op.account] as { id: string }).id,
+            amount: op.amount,
+            service: op.service,
+            priority: op.priority,
+            expiresAt,
           });
+          // The model learns the record's id now: later operations of the same batch may void it.
+          const id = answer.then((granted) => {
+            model.id = granted.id;
+          });
+          submit(step, answer, (granted) => {
+            expect((granted as { amount: number }).amount, `grant at step ${step}`).toBe(op.amount);
+          });
+          await id;
           break;
         }
         case 'expire': {
-          await ledger.expireCredits();
+          submit(step, ledger.expireCredits(), (answer) => {
+            expect(answer instanceof Error, `expire at step ${step}`).toBe(false);
+          });
           for (const r of records.flat()) {
             if (!r.voided && !r.expired && r.expiresAt !== null && r.expiresAt <= clock) {
               r.amount -= r.remaining;
@@ -197,11 +231,10 @@ describe('the ledger against a reference model', () => {
         case 'void': {
           const target = (records[op.account] as ModelRecord[])[op.record];
           if (!target) break;
-          const outcome = await ledger.voidCredit(target.id).then(
-            () => 'ok',
-            (error: LedgerError) => error.code,
-          );
-          expect(outcome, `void at step ${step}`).toBe(target.voided ? 'credit_voided' : 'ok');
+          const expected = target.voided ? 'credit_voided' : 'ok';
+          submit(step, ledger.voidCredit(target.id), (answer) => {
+            expect(answer instanceof LedgerError ? answer.code : 'ok', `void at step ${step}`).toBe(expected);
+          });
           if (!target.voided) {
             target.amount -= target.remaining;
             target.remaining = 0;
@@ -222,10 +255,7 @@ describe('the ledger against a reference model', () => {
           };
           const fingerprint = JSON.stringify([op.company, op.match]);
           const idempotency = op.retryKey === null ? undefined : { key: `retry-${op.retryKey}`, fingerprint };
-          const real = await ledger.recordVerification(request, idempotency).then(
-            (charge) => charge,
-            (error: LedgerError) => error,
-          );
+          const answer = ledger.recordVerification(request, idempotency);
           // The model's answer.
           const seen =
             op.retryKey === null
@@ -258,32 +288,25 @@ describe('the ledger against a reference model', () => {
               expected = { charged: 1 };
             }
           }
-          if ('code' in expected) {
-            expect(real instanceof LedgerError ? real.code : real, `verify at step ${step}`).toBe(
-              expected.code,
-            );
-          } else {
-            expect(
-              real instanceof LedgerError ? real.code : real.creditsCharged,
-              `verify at step ${step}`,
-            ).toBe(expected.charged);
-            if (op.retryKey !== null && !seen)
-              (retries[op.account] as Map<number, { fingerprint: string; charged: number }>).set(
-                op.retryKey,
-                { fingerprint, charged: expected.charged },
-              );
-          }
+          if (!('code' in expected) && op.retryKey !== null && !seen)
+            (retries[op.account] as Map<number, { fingerprint: string; charged: number }>).set(op.retryKey, {
+              fingerprint,
+              charged: expected.charged,
+            });
+          submit(step, answer, (real) => {
+            const got =
+              real instanceof LedgerError ? real.code : (real as { creditsCharged: number }).creditsCharged;
+            expect(got, `verify at step ${step}`).toBe('code' in expected ? expected.code : expected.charged);
+          });
           break;
         }
       }
-      for (const account of [0, 1]) {
-        expect(
-          ledger.balance((accounts[account] as { id: string }).id),
-          `balance of account ${account} after step ${step} (${op.kind})`,
-        ).toBe(balance(account));
+      if (step % 500 === 0) {
+        await settle();
+        compareEverything(step);
       }
-      if (step % 500 === 0) compareEverything(step);
     }
+    await settle();
     compareEverything(operations?.length ?? 0);
     await ledger.close();
   });
