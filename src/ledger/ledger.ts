@@ -43,6 +43,13 @@ export interface ApiKeyInfo {
  * becomes 0 and `amount` shrinks by it, so `used + remaining = amount` always holds and `used` keeps meaning
  * "consumed by verifications". The grant entry keeps the amount bought.
  */
+/**
+ * Not in the vendor's object, added so a list can be filtered: `active` can be drawn on; `depleted` is used up;
+ * `expired` is past `expiresAt` (whether or not the expiry pass has run); `voided` was withdrawn.
+ */
+export const creditStatuses = ['active', 'depleted', 'expired', 'voided'] as const;
+export type CreditStatus = (typeof creditStatuses)[number];
+
 export interface CreditRecord {
   id: string;
   amount: number;
@@ -53,6 +60,7 @@ export interface CreditRecord {
   description: string;
   createdAt: string;
   updatedAt: string;
+  status: CreditStatus;
 }
 
 export interface GrantRequest {
@@ -156,7 +164,8 @@ export interface Ledger {
   revokeApiKey(keyId: string): Promise<ApiKeyInfo>;
   /** The key a secret belongs to, if it exists and is not revoked. */
   authenticate(secret: string): ApiKeyInfo | undefined;
-  grantCredits(request: GrantRequest): Promise<CreditRecord>;
+  /** With an idempotency key, a retried purchase replays the first grant instead of granting twice. */
+  grantCredits(request: GrantRequest, idempotency?: Idempotency): Promise<CreditRecord>;
   voidCredit(creditId: string): Promise<CreditRecord>;
   listCredits(accountId: string): CreditRecord[];
   getCredit(accountId: string, creditId: string): CreditRecord | undefined;

@@ -15,6 +15,7 @@ import {
   type ApiKeyInfo,
   type CreditRecord,
   type CreditService,
+  type CreditStatus,
   creditServices,
   defaultBalanceThresholds,
   expiringSoonWindowMs,
@@ -147,6 +148,7 @@ interface CreditRow {
   priority: number;
   expires_at: number | null;
   voided_at: number | null;
+  expired_at: number | null;
   created_at: number;
   updated_at: number;
 }
@@ -166,7 +168,13 @@ function iso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
 }
 
-function toCreditRecord(row: CreditRow): CreditRecord {
+function creditStatusOf(row: CreditRow, now: number): CreditStatus {
+  if (row.voided_at !== null) return 'voided';
+  if (row.expired_at !== null || (row.expires_at !== null && row.expires_at <= now)) return 'expired';
+  return row.remaining === 0 ? 'depleted' : 'active';
+}
+
+function toCreditRecord(row: CreditRow, now: number): CreditRecord {
   return {
     id: row.id,
     amount: row.amount,
@@ -177,7 +185,17 @@ function toCreditRecord(row: CreditRow): CreditRecord {
     description: row.description,
     createdAt: iso(row.created_at) as string,
     updatedAt: iso(row.updated_at) as string,
+    status: creditStatusOf(row, now),
   };
+}
+
+function checkIdempotency(idempotency: Idempotency | undefined): void {
+  if (
+    idempotency &&
+    (typeof idempotency.key !== 'string' || idempotency.key.length === 0 || idempotency.key.length > 255)
+  ) {
+    throw new LedgerError('invalid_argument', 'an idempotency key is 1 to 255 characters');
+  }
 }
 
 function requireInteger(value: unknown, what: string, min: number, max: number): number {
@@ -409,9 +427,10 @@ export class SqliteLedger implements Ledger {
     return row ? toKeyInfo(row) : undefined;
   }
 
-  grantCredits(request: GrantRequest): Promise<CreditRecord> {
+  grantCredits(request: GrantRequest, idempotency?: Idempotency): Promise<CreditRecord> {
     let record: CreditRow;
     try {
+      checkIdempotency(idempotency);
       const now = this.#now();
       const service = request.service ?? 'smartcheck';
       if (!(creditServices as readonly string[]).includes(service)) {
@@ -432,24 +451,29 @@ export class SqliteLedger implements Ledger {
         priority: requireInteger(request.priority ?? 0, 'priority', -1_000_000, 1_000_000),
         expires_at: expiresAt,
         voided_at: null,
+        expired_at: null,
         created_at: now,
         updated_at: now,
       };
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#writer.submit(() => {
-      this.#account(record.account_id);
-      this.#usableCache.delete(record.account_id);
-      this.#prepare(
-        `INSERT INTO credit_records (id, account_id, amount, used, remaining, service, description, priority, expires_at, created_at, updated_at)
-           VALUES (@id, @account_id, @amount, @used, @remaining, @service, @description, @priority, @expires_at, @created_at, @updated_at)`,
-      ).run(record);
-      this.#entry(record.account_id, record.id, 'grant', record.amount, null);
-      const granted = toCreditRecord(record);
-      this.#event(`evt_granted_${record.id}`, record.account_id, 'credits.granted', { credit: granted });
-      return granted;
-    });
+    return this.#writer.submit(() =>
+      this.#once(record.account_id, idempotency, () => this.#grant(record)),
+    ) as Promise<CreditRecord>;
+  }
+
+  #grant(record: CreditRow): CreditRecord {
+    this.#account(record.account_id);
+    this.#usableCache.delete(record.account_id);
+    this.#prepare(
+      `INSERT INTO credit_records (id, account_id, amount, used, remaining, service, description, priority, expires_at, created_at, updated_at)
+         VALUES (@id, @account_id, @amount, @used, @remaining, @service, @description, @priority, @expires_at, @created_at, @updated_at)`,
+    ).run(record);
+    this.#entry(record.account_id, record.id, 'grant', record.amount, null);
+    const granted = toCreditRecord(record, record.created_at);
+    this.#event(`evt_granted_${record.id}`, record.account_id, 'credits.granted', { credit: granted });
+    return granted;
   }
 
   #entry(
@@ -481,6 +505,7 @@ export class SqliteLedger implements Ledger {
       if (row.remaining > 0) this.#entry(row.account_id, creditId, 'void', row.remaining, null);
       return toCreditRecord(
         this.#prepare('SELECT * FROM credit_records WHERE id = ?').get(creditId) as CreditRow,
+        now,
       );
     });
   }
@@ -489,7 +514,8 @@ export class SqliteLedger implements Ledger {
     const rows = this.#prepare(
       'SELECT * FROM credit_records WHERE account_id = ? ORDER BY created_at, id',
     ).all(accountId) as CreditRow[];
-    return rows.map(toCreditRecord);
+    const now = this.#now();
+    return rows.map((row) => toCreditRecord(row, now));
   }
 
   getCredit(accountId: string, creditId: string): CreditRecord | undefined {
@@ -497,7 +523,7 @@ export class SqliteLedger implements Ledger {
       creditId,
       accountId,
     ) as CreditRow | undefined;
-    return row ? toCreditRecord(row) : undefined;
+    return row ? toCreditRecord(row, this.#now()) : undefined;
   }
 
   /** Records usable for a verification now, in the order they are drawn on. */
@@ -522,29 +548,34 @@ export class SqliteLedger implements Ledger {
   }
 
   recordVerification(request: VerificationRequest, idempotency?: Idempotency): Promise<VerificationCharge> {
-    if (
-      idempotency &&
-      (typeof idempotency.key !== 'string' || idempotency.key.length === 0 || idempotency.key.length > 255)
-    ) {
-      return Promise.reject(new LedgerError('invalid_argument', 'an idempotency key is 1 to 255 characters'));
+    try {
+      checkIdempotency(idempotency);
+    } catch (error) {
+      return Promise.reject(error);
     }
     return this.#writer
-      .submit(() => this.#chargeOnce(request, idempotency))
+      .submit(() => this.#once(request.accountId, idempotency, () => this.#charge(request)))
       .then((outcome) => {
         if (outcome instanceof LedgerError) throw outcome;
         return outcome;
       });
   }
 
-  /** One verification, replayed from its idempotency key when it has one and the key was seen. */
-  #chargeOnce(
-    request: VerificationRequest,
+  /**
+   * Runs a write once per idempotency key: the same key with the same fingerprint returns the stored result,
+   * marked `replayed`, and writes nothing; another fingerprint is a conflict. The key is stored in the write's
+   * own transaction, so a replay can never see a write that did not commit, or miss one that did. A refusal
+   * returned (not thrown) is not stored: retrying it may succeed later.
+   */
+  #once<T extends object>(
+    accountId: string,
     idempotency: Idempotency | undefined,
-  ): VerificationCharge | LedgerError {
-    if (!idempotency) return this.#charge(request);
+    write: () => T | LedgerError,
+  ): (T & { replayed?: boolean }) | LedgerError {
+    if (!idempotency) return write();
     const stored = this.#prepare(
       'SELECT fingerprint, result FROM idempotency_keys WHERE account_id = ? AND key = ?',
-    ).get(request.accountId, idempotency.key) as { fingerprint: string; result: string } | undefined;
+    ).get(accountId, idempotency.key) as { fingerprint: string; result: string } | undefined;
     if (stored) {
       if (stored.fingerprint !== idempotency.fingerprint) {
         throw new LedgerError(
@@ -552,15 +583,14 @@ export class SqliteLedger implements Ledger {
           `idempotency key ${idempotency.key} was used for another request`,
         );
       }
-      return { ...(JSON.parse(stored.result) as VerificationCharge), replayed: true };
+      return { ...(JSON.parse(stored.result) as T), replayed: true };
     }
-    const charge = this.#charge(request);
-    if (charge instanceof LedgerError) return charge;
-    // Stored in the charge's own transaction: a replay can never see a charge that did not commit, or miss one that did.
+    const result = write();
+    if (result instanceof LedgerError) return result;
     this.#prepare(
       'INSERT INTO idempotency_keys (account_id, key, fingerprint, result, created_at) VALUES (?, ?, ?, ?, ?)',
-    ).run(request.accountId, idempotency.key, idempotency.fingerprint, JSON.stringify(charge), this.#now());
-    return charge;
+    ).run(accountId, idempotency.key, idempotency.fingerprint, JSON.stringify(result), this.#now());
+    return result;
   }
 
   purgeIdempotencyKeys(): Promise<number> {
@@ -683,7 +713,7 @@ export class SqliteLedger implements Ledger {
       ).all(now, now + expiringSoonWindowMs) as CreditRow[];
       for (const row of soon) {
         this.#event(`evt_expiring_${row.id}`, row.account_id, 'credits.expiring_soon', {
-          credit: toCreditRecord(row),
+          credit: toCreditRecord(row, now),
         });
       }
       const due = this.#prepare(

@@ -60,6 +60,37 @@ describe("the seeds' credit rules", () => {
     expect(records.get(second.id)).toMatchObject({ used: 1, remaining: 4 });
     expect([...records.values()].find((record) => record.amount === 1)).toMatchObject({ used: 1 });
   });
+  it('grants a retried purchase once when it carries the same idempotency key', async () => {
+    await setUp('basic', 0);
+    const purchase = { key: 'order-42', fingerprint: 'grant 100' };
+    const first = await ledger.grantCredits({ accountId: account.id, amount: 100 }, purchase);
+    const retried = await ledger.grantCredits({ accountId: account.id, amount: 100 }, purchase);
+    expect(retried).toMatchObject({ id: first.id, replayed: true });
+    expect(ledger.balance(account.id)).toBe(100);
+    await expect(
+      ledger.grantCredits({ accountId: account.id, amount: 5 }, { key: 'order-42', fingerprint: 'grant 5' }),
+    ).rejects.toMatchObject({ code: 'idempotency_conflict' });
+  });
+  it("tells each record's status: active, depleted, expired or voided", async () => {
+    await setUp('free', 0);
+    const grant = (amount: number, expiresAt: number | null = null) =>
+      ledger.grantCredits({ accountId: account.id, amount, expiresAt });
+    // Drawn on first: the lowest priority number.
+    const depleted = await ledger.grantCredits({ accountId: account.id, amount: 1, priority: -1 });
+    const expiring = await grant(5, clock + day);
+    const voided = await grant(5);
+    const active = await grant(5);
+    await verify(acme, 'exactly_matched');
+    await ledger.voidCredit(voided.id);
+    clock += 2 * day;
+    const status = new Map(ledger.listCredits(account.id).map((record) => [record.id, record.status]));
+    expect([depleted, expiring, voided, active].map((record) => status.get(record.id))).toEqual([
+      'depleted',
+      'expired',
+      'voided',
+      'active',
+    ]);
+  });
   it('consumes one credit for an exact match', async () => {
     await setUp('free', 5);
     expect(await verify(acme, 'exactly_matched')).toMatchObject({
