@@ -8,6 +8,7 @@ import { dataUsage, parseDataArgs, runDataGenerate } from './command-data.js';
 import { importUsage, parseImportArgs, runImport } from './command-import.js';
 import { matchUsage, parseMatchArgs, runMatch } from './command-match.js';
 import { parseScoreArgs, runScore, scoreUsage } from './command-score.js';
+import { parseServeArgs, runServe, serveUsage } from './command-serve.js';
 import { UsageError } from './usage-error.js';
 
 const overview = `certmatch: find the certified company a customer means, score it 0-100.
@@ -15,6 +16,7 @@ const overview = `certmatch: find the certified company a customer means, score 
 Usage: certmatch <command> [options]      (certmatch <command> --help for details)
 
 Commands:
+  serve           the Verification API over HTTP (npm start serves the bundled sample)
   match           match a file of /company request bodies against an entity file
   score           score two names, or a file of name pairs
   data generate   generate a seeded registry and a labelled query set
@@ -27,6 +29,7 @@ Commands:
 
 const succeed = (run: Promise<void>) => run.then(() => 0);
 const commands: Record<string, { usage: string; run: (argv: string[]) => Promise<number> }> = {
+  serve: { usage: serveUsage, run: (argv) => succeed(runServe(parseServeArgs(argv))) },
   match: { usage: matchUsage, run: (argv) => succeed(runMatch(parseMatchArgs(argv))) },
   score: { usage: scoreUsage, run: (argv) => succeed(runScore(parseScoreArgs(argv))) },
   data: { usage: dataUsage, run: (argv) => succeed(runDataGenerate(parseDataArgs(argv))) },
@@ -60,7 +63,7 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR') {
+    if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR' || code === 'EADDRINUSE') {
       process.stderr.write(`certmatch ${name}: ${(error as Error).message}\n`);
       return 1;
     }

@@ -155,6 +155,8 @@ export interface Ledger {
     subscriptionEndsAt?: number | null;
     balanceThresholds?: number[];
   }): Promise<Account>;
+  /** Accounts with exactly this name, oldest first. */
+  accountsNamed(name: string): Account[];
   /** Returns the key's secret once; only its hash is stored. */
   createApiKey(input: {
     accountId: string;

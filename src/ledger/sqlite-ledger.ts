@@ -168,6 +168,26 @@ function iso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
 }
 
+interface AccountRow {
+  id: string;
+  name: string;
+  plan: Plan;
+  subscription_ends_at: number | null;
+  balance_thresholds: string;
+  created_at: number;
+}
+
+function toAccount(row: AccountRow): Account {
+  return {
+    id: row.id,
+    name: row.name,
+    plan: row.plan,
+    balanceThresholds: JSON.parse(row.balance_thresholds) as number[],
+    subscriptionEndsAt: row.subscription_ends_at,
+    createdAt: row.created_at,
+  };
+}
+
 function creditStatusOf(row: CreditRow, now: number): CreditStatus {
   if (row.voided_at !== null) return 'voided';
   if (row.expired_at !== null || (row.expires_at !== null && row.expires_at <= now)) return 'expired';
@@ -337,27 +357,17 @@ export class SqliteLedger implements Ledger {
   #account(accountId: string): Account {
     const cached = this.#accountCache.get(accountId);
     if (cached) return cached;
-    const row = this.#prepare('SELECT * FROM accounts WHERE id = ?').get(accountId) as
-      | {
-          id: string;
-          name: string;
-          plan: Plan;
-          subscription_ends_at: number | null;
-          balance_thresholds: string;
-          created_at: number;
-        }
-      | undefined;
+    const row = this.#prepare('SELECT * FROM accounts WHERE id = ?').get(accountId) as AccountRow | undefined;
     if (!row) throw new LedgerError('unknown_account', `no account ${accountId}`);
-    const account: Account = {
-      id: row.id,
-      name: row.name,
-      plan: row.plan,
-      balanceThresholds: JSON.parse(row.balance_thresholds) as number[],
-      subscriptionEndsAt: row.subscription_ends_at,
-      createdAt: row.created_at,
-    };
+    const account = toAccount(row);
     this.#accountCache.set(account.id, account);
     return account;
+  }
+
+  accountsNamed(name: string): Account[] {
+    return (
+      this.#prepare('SELECT * FROM accounts WHERE name = ? ORDER BY created_at, id').all(name) as AccountRow[]
+    ).map(toAccount);
   }
 
   /** Writes an outbox event in the current transaction; an id already written is kept, not duplicated. */
