@@ -1,7 +1,9 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { fromBuild, fromSource, projectRoot as root, runCertmatch } from './support/run-certmatch.js';
 
 const certmatch = (entry: string[], args: string[]) => runCertmatch(args, entry);
@@ -156,7 +158,54 @@ describe('certmatch on the command line', () => {
     expect(existsSync(missing)).toBe(false);
   });
 
+  it('serves the entity file from the build with a demo key, answers a verification, and stops cleanly on SIGTERM', async () => {
+    const child = spawn(
+      process.execPath,
+      [
+        ...fromBuild,
+        'serve',
+        '--data',
+        entities,
+        '--catalog',
+        join(directory, 'serve-catalog.db'),
+        '--ledger',
+        join(directory, 'serve-ledger.db'),
+        '--port',
+        '0',
+        '--threads',
+        '1',
+        '--demo',
+        '--quiet',
+      ],
+      { cwd: root },
+    );
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const exited = once(child, 'exit');
+    await vi.waitFor(() => expect(stderr).toContain('Try:'), { timeout: 30_000, interval: 100 });
+    const url = /at (http:\/\/[\d.:]+) /.exec(stderr)?.[1];
+    const key = /Demo API key \(shown once\): (\S+)/.exec(stderr)?.[1];
+    const [first] = readFileSync(entities, 'utf8')
+      .split('\n')
+      .map((line) => JSON.parse(line || '{}'));
+    const response = await fetch(`${url}/company`, {
+      method: 'POST',
+      headers: { 'x-http-authorization': key as string, 'content-type': 'application/json' },
+      body: JSON.stringify({ company_name: first.certified_entity_name, company_country: first.country }),
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-credits-remaining')).toBe('99');
+    child.kill('SIGTERM');
+    const [code] = await exited;
+    expect(code).toBe(0);
+  });
+
   it('tells the truth in --help', async () => {
+    const serve = await certmatch(fromSource, ['serve', '--help']);
+    expect(serve.stdout).toContain('--demo');
+    expect(serve.stdout).toContain('/docs');
     const result = await certmatch(fromSource, ['match', '--help']);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('--match-rate N');

@@ -101,12 +101,12 @@ export class WebhookDispatcher {
     for (;;) {
       const events = this.#ledger.events(this.#store.cursor, 1_000);
       if (events.length === 0) break;
-      fannedOut += this.#store.fanOut(events);
+      fannedOut += this.#store.fanOut(events, this.#options.now());
     }
     let delivered = 0;
     let failed = 0;
     for (;;) {
-      const due = this.#store.due(this.#options.concurrency);
+      const due = this.#store.due(this.#options.concurrency, this.#options.now());
       if (due.length === 0) break;
       const outcomes = await Promise.all(due.map((delivery) => this.#send(delivery)));
       for (const ok of outcomes) {

@@ -190,9 +190,8 @@ export class WebhookStore {
    * Creates one pending delivery per event and matching subscription, and moves the cursor past the events,
    * in one transaction: after a crash either both happened or neither, and a re-run creates no duplicates.
    */
-  fanOut(events: readonly LedgerEvent[]): number {
+  fanOut(events: readonly LedgerEvent[], now = this.#now()): number {
     if (events.length === 0) return 0;
-    const now = this.#now();
     const subscriptionsOf = this.#database.prepare(
       'SELECT * FROM subscriptions WHERE account_id = ? AND deleted_at IS NULL',
     );
@@ -217,15 +216,15 @@ export class WebhookStore {
     })();
   }
 
-  /** Pending deliveries due at `now`, oldest first. */
-  due(limit: number): DueDelivery[] {
+  /** Pending deliveries due at `now` (the dispatcher's clock), oldest first. */
+  due(limit: number, now = this.#now()): DueDelivery[] {
     return this.#database
       .prepare(
         `SELECT d.id, s.url, s.secret, d.event_id AS eventId, d.event_type AS eventType, d.body, d.attempts
          FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
          WHERE d.status = 'pending' AND d.next_attempt_at <= ? ORDER BY d.next_attempt_at, d.id LIMIT ?`,
       )
-      .all(this.#now(), limit) as DueDelivery[];
+      .all(now, limit) as DueDelivery[];
   }
 
   markDelivered(id: number): void {
