@@ -154,6 +154,8 @@ export async function buildApp(
     connectionTimeout: 60_000,
     keepAliveTimeout: 10_000,
     return503OnClosing: true,
+    // A HEAD on GET /company/{ce_id} would run the charging handler and drop the body: no HEAD routes.
+    exposeHeadRoutes: false,
     requestIdHeader: false,
     genReqId: (request) => {
       const given = request.headers['x-request-id'];

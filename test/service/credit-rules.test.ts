@@ -203,6 +203,17 @@ describe("the seed's credit rules, through the HTTP API", () => {
     expect(missing.statusCode).toBe(404);
   });
 
+  it('never charges a HEAD request, which carries no data', async () => {
+    const buyer = await service.account('free', 5);
+    const head = await service.app.inject({
+      method: 'HEAD',
+      url: `/company/${company.ce_id}`,
+      headers: buyer.headers,
+    });
+    expect(head.statusCode).toBe(404);
+    expect(service.ledger.balance(buyer.id)).toBe(5);
+  });
+
   it('charges POST /bulk-company-by-id one credit per valid id that returns data', async () => {
     const buyer = await service.account('free', 5);
     const ids = service.entities.slice(10, 13).map((entity) => entity.ce_id);

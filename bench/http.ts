@@ -1,0 +1,242 @@
+/**
+ * The verification service under HTTP load: a real server process (`certmatch serve` from the build) on a
+ * real port, driven by autocannon with the generator's labelled queries. POST /company includes the durable
+ * charge (a basic-plan account: exact matches charge, re-checks are free, every verification is recorded);
+ * POST /match-companies is never charged. Optionally a soak run at 70% of the measured rate, watching for
+ * errors and memory growth.
+ *
+ * Run (after npm run build):
+ *   node --import tsx bench/http.ts [--entities 100000] [--seconds 20] [--connections 32] [--soak-seconds 600]
+ * Generated registries and catalogs are kept in data/generated/ and reused.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { SqliteLedger } from '../src/ledger/index.js';
+import { type Figure, printFigures, writeResults } from './report.js';
+
+const { values } = parseArgs({
+  options: {
+    entities: { type: 'string', default: '100000' },
+    queries: { type: 'string', default: '20000' },
+    seconds: { type: 'string', default: '20' },
+    connections: { type: 'string', default: '32' },
+    threads: { type: 'string', default: '2' },
+    'soak-seconds': { type: 'string', default: '0' },
+    port: { type: 'string', default: '18080' },
+  },
+});
+const entities = Number(values.entities);
+const seconds = Number(values.seconds);
+const connections = Number(values.connections);
+const root = new URL('..', import.meta.url).pathname;
+const cli = join(root, 'bin/certmatch.js');
+if (!existsSync(join(root, 'dist/cli/main.js'))) throw new Error('run npm run build first');
+
+// Registry, queries and catalog, generated once per size.
+const generated = join(root, 'data/generated');
+mkdirSync(generated, { recursive: true });
+const entityFile = join(generated, `http-${entities}.ndjson`);
+const queryFile = join(generated, `http-${entities}-queries.ndjson`);
+const catalogFile = join(generated, `http-${entities}-catalog.db`);
+if (!existsSync(catalogFile)) {
+  console.log(
+    `Generating ${entities.toLocaleString('en')} entities and importing them (kept for later runs)...`,
+  );
+  execFileSync(
+    process.execPath,
+    [
+      cli,
+      'data',
+      'generate',
+      '--count',
+      String(entities),
+      '--seed',
+      'http',
+      '--out',
+      entityFile,
+      '--queries-out',
+      queryFile,
+      '--queries',
+      values.queries as string,
+    ],
+    { stdio: 'inherit' },
+  );
+  execFileSync(process.execPath, [cli, 'import', '--data', entityFile, '--catalog', catalogFile], {
+    stdio: 'inherit',
+  });
+}
+const bodies = readFileSync(queryFile, 'utf8')
+  .trim()
+  .split('\n')
+  .map((line) => {
+    const { label: _label, match_rate: _rate, ...body } = JSON.parse(line) as Record<string, unknown>;
+    return JSON.stringify(body);
+  });
+
+// A fresh ledger with one basic-plan account (overage allowed: no request is refused for credit).
+const ledgerFile = join(generated, `http-${entities}-ledger-${process.pid}.db`);
+const ledger = new SqliteLedger(ledgerFile);
+const account = await ledger.createAccount({ name: 'HTTP bench', plan: 'basic' });
+const { secret } = await ledger.createApiKey({ accountId: account.id, staff: 'bench' });
+await ledger.grantCredits({ accountId: account.id, amount: 1_000_000 });
+await ledger.close();
+
+const port = Number(values.port);
+const url = `http://127.0.0.1:${port}`;
+const startedAt = performance.now();
+const server = spawn(
+  process.execPath,
+  [
+    '--max-semi-space-size=64',
+    cli,
+    'serve',
+    '--catalog',
+    catalogFile,
+    '--ledger',
+    ledgerFile,
+    '--port',
+    String(port),
+    '--threads',
+    values.threads as string,
+    '--quiet',
+    '--rate-limit',
+    '100000000',
+  ],
+  { stdio: ['ignore', 'inherit', 'inherit'] },
+);
+const stopServer = async () => {
+  server.kill('SIGTERM');
+  await new Promise((resolve) => server.once('exit', resolve));
+};
+process.once('SIGINT', () => {
+  server.kill('SIGKILL');
+  process.exit(130);
+});
+for (;;) {
+  const ready = await fetch(`${url}/readyz`).then(
+    (response) => response.ok,
+    () => false,
+  );
+  if (ready) break;
+  if (server.exitCode !== null) throw new Error('the server exited before it was ready');
+  await new Promise((resolve) => setTimeout(resolve, 250));
+}
+const readySeconds = (performance.now() - startedAt) / 1000;
+
+let next = 0;
+async function load(path: string, options: { seconds: number; rate?: number }) {
+  const result = await autocannon({
+    url: `${url}${path}`,
+    method: 'POST',
+    connections,
+    duration: options.seconds,
+    ...(options.rate ? { overallRate: options.rate } : {}),
+    headers: { 'content-type': 'application/json', 'x-http-authorization': secret },
+    requests: [
+      {
+        setupRequest: (request) => ({ ...request, body: bodies[next++ % bodies.length] }),
+      },
+    ],
+  });
+  const statuses = result.statusCodeStats as unknown as Record<string, { count: number }>;
+  const serverErrors = Object.entries(statuses)
+    .filter(([status]) => Number(status) >= 500)
+    .reduce((sum, [, stat]) => sum + stat.count, 0);
+  return {
+    requestsPerSecond: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts + serverErrors,
+    statuses: Object.fromEntries(Object.entries(statuses).map(([status, stat]) => [status, stat.count])),
+  };
+}
+
+async function residentMiB(): Promise<number> {
+  const metrics = await (await fetch(`${url}/metrics`)).text();
+  const bytes = Number(/^certmatch_process_resident_memory_bytes (\S+)$/m.exec(metrics)?.[1]);
+  return bytes / 2 ** 20;
+}
+
+await load('/company', { seconds: 3 }); // warm-up: JIT, page cache, grace-period rows
+const company = await load('/company', { seconds });
+const matchCompanies = await load('/match-companies', { seconds });
+const figures: Figure[] = [
+  { name: 'server ready (index loaded from the catalog)', value: readySeconds, unit: 's' },
+  {
+    name: 'POST /company requests/s (durable charge)',
+    value: Math.round(company.requestsPerSecond),
+    unit: '/s',
+    target: '≥ 2,000',
+    meets: company.requestsPerSecond >= 2_000,
+  },
+  { name: 'POST /company p50', value: company.p50, unit: 'ms' },
+  { name: 'POST /company p99', value: company.p99, unit: 'ms', target: '≤ 25 ms', meets: company.p99 <= 25 },
+  {
+    name: 'POST /company errors (5xx, socket, timeout)',
+    value: company.errors,
+    unit: '',
+    target: '0',
+    meets: company.errors === 0,
+  },
+  {
+    name: 'POST /match-companies requests/s',
+    value: Math.round(matchCompanies.requestsPerSecond),
+    unit: '/s',
+    target: '≥ 3,000',
+    meets: matchCompanies.requestsPerSecond >= 3_000,
+  },
+  { name: 'POST /match-companies p99', value: matchCompanies.p99, unit: 'ms' },
+];
+
+const soakSeconds = Number(values['soak-seconds']);
+let soak: Record<string, unknown> | undefined;
+if (soakSeconds > 0) {
+  const rate = Math.round(company.requestsPerSecond * 0.7);
+  const samples: number[] = [await residentMiB()];
+  const sampler = setInterval(() => {
+    residentMiB().then(
+      (mib) => samples.push(mib),
+      () => {},
+    );
+  }, 10_000);
+  const result = await load('/company', { seconds: soakSeconds, rate });
+  clearInterval(sampler);
+  samples.push(await residentMiB());
+  // Flat memory: the last minute's RSS against the second minute's (the first includes warm-up growth).
+  const early = samples[Math.min(samples.length - 1, 6)] as number;
+  const late = samples.at(-1) as number;
+  soak = { rate, seconds: soakSeconds, ...result, rssMiB: samples };
+  figures.push(
+    {
+      name: `soak ${soakSeconds} s at ${rate}/s: errors`,
+      value: result.errors,
+      unit: '',
+      target: '0',
+      meets: result.errors === 0,
+    },
+    {
+      name: 'soak: RSS growth after the first minute',
+      value: late - early,
+      unit: 'MiB',
+      target: '≤ 5% of RSS',
+      meets: late - early <= 0.05 * early,
+    },
+  );
+}
+await stopServer();
+rmSync(ledgerFile, { force: true });
+rmSync(`${ledgerFile}-wal`, { force: true });
+rmSync(`${ledgerFile}-shm`, { force: true });
+rmSync(ledgerFile.replace(/\.db$/, '.webhooks.db'), { force: true });
+
+printFigures(
+  `HTTP service (${entities.toLocaleString('en')} entities, ${connections} connections, ${values.threads} scoring threads)`,
+  figures,
+);
+console.log(`  POST /company statuses: ${JSON.stringify(company.statuses)}`);
+console.log(
+  `  written to ${writeResults('http', { entities, connections, figures, company, matchCompanies, soak })}`,
+);
