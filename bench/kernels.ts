@@ -1,7 +1,8 @@
 /**
  * Scoring kernels with tinybench: normalization, the pair scorer, raw Levenshtein, candidate retrieval.
- * Run: node --import tsx bench/kernels.ts
+ * Run: node --import tsx bench/kernels.ts [--time MS]
  */
+import { parseArgs } from 'node:util';
 import { distance } from 'fastest-levenshtein';
 import { Bench } from 'tinybench';
 import { registryEntities } from '../src/data/generate-registry.js';
@@ -22,7 +23,8 @@ const next = () => {
   i = (i + 1) % 1000;
   return i;
 };
-const bench = new Bench({ time: 1000 });
+const { values } = parseArgs({ options: { time: { type: 'string', default: '1000' } } });
+const bench = new Bench({ time: Number(values.time) });
 bench
   .add('normalizeName (mixed scripts)', () => {
     normalizeName(names[next()] as string);
@@ -46,5 +48,5 @@ const figures = bench.tasks.map((task) => {
   const latencyMs = result?.latency?.mean ?? Number.NaN;
   return { name: task.name, value: latencyMs * 1000, unit: 'µs/op' };
 });
-printFigures('Scoring kernels (tinybench, 1 s each)', figures);
+printFigures(`Scoring kernels (tinybench, ${values.time} ms each)`, figures);
 console.log(`  written to ${writeResults('kernels', { figures })}`);

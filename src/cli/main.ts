@@ -4,6 +4,7 @@
  * Exit codes: 0 success; 1 the command failed while running; 2 the command line was wrong.
  */
 import { adminUsage, runAdmin } from './command-admin.js';
+import { bulkUsage, parseBulkArgs, runBulkCommand } from './command-bulk.js';
 import { dataUsage, parseDataArgs, runDataGenerate } from './command-data.js';
 import { importUsage, parseImportArgs, runImport } from './command-import.js';
 import { matchUsage, parseMatchArgs, runMatch } from './command-match.js';
@@ -17,6 +18,7 @@ Usage: certmatch <command> [options]      (certmatch <command> --help for detail
 
 Commands:
   serve           the Verification API over HTTP (npm start serves the bundled sample)
+  bulk            verify a CSV or NDJSON file of companies, charged as the API charges (resumable)
   match           match a file of /company request bodies against an entity file
   score           score two names, or a file of name pairs
   data generate   generate a seeded registry and a labelled query set
@@ -30,6 +32,7 @@ Commands:
 const succeed = (run: Promise<void>) => run.then(() => 0);
 const commands: Record<string, { usage: string; run: (argv: string[]) => Promise<number> }> = {
   serve: { usage: serveUsage, run: (argv) => succeed(runServe(parseServeArgs(argv))) },
+  bulk: { usage: bulkUsage, run: (argv) => runBulkCommand(parseBulkArgs(argv)) },
   match: { usage: matchUsage, run: (argv) => succeed(runMatch(parseMatchArgs(argv))) },
   score: { usage: scoreUsage, run: (argv) => succeed(runScore(parseScoreArgs(argv))) },
   data: { usage: dataUsage, run: (argv) => succeed(runDataGenerate(parseDataArgs(argv))) },

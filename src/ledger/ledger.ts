@@ -171,6 +171,8 @@ export interface Ledger {
   voidCredit(creditId: string): Promise<CreditRecord>;
   listCredits(accountId: string): CreditRecord[];
   getCredit(accountId: string, creditId: string): CreditRecord | undefined;
+  /** Whether re-verifying this company now is free for the account (a quote; nothing is written). */
+  inGracePeriod(accountId: string, ceId: string): boolean;
   /** Usable credits of an account for verifications now. */
   balance(accountId: string): number;
   /** Records a verification and charges it by the registry's rules; atomic and durable when it resolves. */

@@ -553,6 +553,14 @@ export class SqliteLedger implements Ledger {
     );
   }
 
+  inGracePeriod(accountId: string, ceId: string): boolean {
+    return (
+      this.#prepare(
+        'SELECT 1 FROM verifications WHERE account_id = ? AND ce_id = ? AND grace_until > ? LIMIT 1',
+      ).get(accountId, ceId, this.#now()) !== undefined
+    );
+  }
+
   balance(accountId: string): number {
     return this.#usableRecords(accountId, this.#now()).reduce((sum, row) => sum + row.remaining, 0);
   }

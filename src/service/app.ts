@@ -33,6 +33,12 @@ import { registerWebhookRoutes } from './routes-webhooks.js';
 
 const requestIdPattern = /^[\w.:-]{1,128}$/;
 
+class OverloadedProblem extends Problem {
+  constructor() {
+    super(503, 'overloaded', 'The service is overloaded; retry shortly.', undefined, { 'retry-after': '1' });
+  }
+}
+
 /** The path of a request without its query string: problem `instance`s and logs never carry `api_key`. */
 function pathOf(url: string): string {
   const query = url.indexOf('?');
@@ -156,6 +162,8 @@ export async function buildApp(
     return503OnClosing: true,
     // A HEAD on GET /company/{ce_id} would run the charging handler and drop the body: no HEAD routes.
     exposeHeadRoutes: false,
+    // Plugins register while a large index may be building on this thread: do not time them out.
+    pluginTimeout: 0,
     requestIdHeader: false,
     genReqId: (request) => {
       const given = request.headers['x-request-id'];
@@ -220,17 +228,8 @@ export async function buildApp(
   if (options.maxEventLoopDelayMs > 0) {
     await app.register(underPressure, {
       maxEventLoopDelay: options.maxEventLoopDelayMs,
-      pressureHandler: (_request, reply) => {
-        reply
-          .code(503)
-          .header('retry-after', '1')
-          .type('application/problem+json')
-          .send(
-            new Problem(503, 'overloaded', 'The service is overloaded; retry shortly.').body(
-              pathOf(_request.url),
-            ),
-          );
-      },
+      // Thrown to the error handler, which answers it as problem details.
+      customError: OverloadedProblem,
     });
   }
 
@@ -272,9 +271,7 @@ export async function buildApp(
   app.addHook('onRequest', async (request) => {
     if (!request.routeOptions.config.shed) return;
     if (inFlight >= options.maxInFlight || deps.ledger.queueDepth >= options.ledgerQueueMax) {
-      throw new Problem(503, 'overloaded', 'The service is overloaded; retry shortly.', undefined, {
-        'retry-after': '1',
-      });
+      throw new OverloadedProblem();
     }
     inFlight++;
     counted.add(request);

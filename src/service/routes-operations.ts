@@ -7,7 +7,8 @@ export function registerOperationRoutes(
   context: ServiceContext,
   isReady: () => boolean,
 ): void {
-  const config = { access: 'public', rateLimit: false } as const;
+  // Answered even under pressure (a busy index build must not look like a dead process).
+  const config = { access: 'public', rateLimit: false, pressureHandler: () => undefined } as const;
   const tags = ['operations'];
   app.get('/healthz', { config, schema: { summary: 'Liveness: the process answers', tags } }, async () => ({
     status: 'ok',

@@ -39,15 +39,22 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const ledger = new SqliteLedger(config.ledgerPath);
   const store = new WebhookStore(config.webhooksPath);
   const dispatcher = new WebhookDispatcher(store, ledger, config.webhookOptions);
-  const ready = createMatcher(
-    { entities: config.catalog.entitiesForIndex() },
-    config.threads === undefined ? {} : { threads: config.threads },
-  );
+  let loaded: (matcher: Promise<Matcher>) => void = () => {};
+  const ready = new Promise<Matcher>((resolve) => {
+    loaded = resolve;
+  });
   const app = await buildApp(
     { matcher: ready, catalog: config.catalog, ledger, webhooks: { store, dispatcher } },
     config,
   );
   const url = await app.listen({ host: config.host ?? '127.0.0.1', port: config.port ?? 8080 });
+  // Built once listening: /healthz answers and /readyz says "loading" meanwhile.
+  loaded(
+    createMatcher(
+      { entities: config.catalog.entitiesForIndex() },
+      config.threads === undefined ? {} : { threads: config.threads },
+    ),
+  );
   dispatcher.start();
   // Expired records are not drawn on either way; the pass writes their expiry entries and events.
   const passes = setInterval(() => {
