@@ -14,7 +14,7 @@ import { resolve } from 'node:path';
 import { type CompanyMatch, type Matcher, matchBandOf, QueryValidationError } from '../engine/index.js';
 import { type ApiKeyInfo, type Ledger, LedgerError } from '../ledger/index.js';
 import { ResultWriter, type RowResult } from './output.js';
-import { type BulkRow, csvRows, type FileFormat, formatOf, ndjsonRows } from './rows.js';
+import { type BulkRow, csvRows, formatOf, ndjsonRows } from './rows.js';
 
 export { columnMapping, type FileFormat, formatOf, requestFields } from './rows.js';
 

@@ -32,7 +32,7 @@ function supplierCsv(rows: readonly CertifiedEntityRecord[]): string {
   });
   lines.push(['Zyxwvut Unheard Of Ltd', 'DE', '', 'RX'].join(','));
   lines.push(['Missing Country Ltd', '', '', 'RY'].join(','));
-  lines.push(csvCell(rows[0]?.certified_entity_name ?? '') + `,${rows[0]?.country},,R-again`);
+  lines.push(`${csvCell(rows[0]?.certified_entity_name ?? '')},${rows[0]?.country},,R-again`);
   return `${lines.join('\n')}\n`;
 }
 
