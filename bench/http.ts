@@ -26,6 +26,8 @@ const { values } = parseArgs({
     threads: { type: 'string', default: '2' },
     'soak-seconds': { type: 'string', default: '0' },
     port: { type: 'string', default: '18080' },
+    /** Extra Node flags for the server, e.g. "--trace-gc" to see collector pauses. */
+    'server-flags': { type: 'string', default: '' },
   },
 });
 const entities = Number(values.entities);
@@ -91,6 +93,7 @@ const server = spawn(
   process.execPath,
   [
     '--max-semi-space-size=64',
+    ...(values['server-flags'] as string).split(' ').filter(Boolean),
     cli,
     'serve',
     '--catalog',
@@ -154,10 +157,14 @@ async function load(path: string, options: { seconds: number; rate?: number }) {
   };
 }
 
-async function residentMiB(): Promise<number> {
-  const metrics = await (await fetch(`${url}/metrics`)).text();
-  const bytes = Number(/^certmatch_process_resident_memory_bytes (\S+)$/m.exec(metrics)?.[1]);
-  return bytes / 2 ** 20;
+/**
+ * The server's anonymous resident memory (heap, workers, SQLite caches), MiB. File-backed pages are left
+ * out: the catalog is memory-mapped (up to 1 GiB), and the pages random lookups touch count in RSS without
+ * being a leak.
+ */
+function anonymousMiB(): number {
+  const status = readFileSync(`/proc/${server.pid}/status`, 'utf8');
+  return Number(/RssAnon:\s+(\d+)/.exec(status)?.[1]) / 1024;
 }
 
 await load('/company', { seconds: 3 }); // warm-up: JIT, page cache, grace-period rows
@@ -204,21 +211,17 @@ const soakSeconds = Number(values['soak-seconds']);
 let soak: Record<string, unknown> | undefined;
 if (soakSeconds > 0) {
   const rate = Math.round(company.requestsPerSecond * 0.7);
-  const samples: number[] = [await residentMiB()];
-  const sampler = setInterval(() => {
-    residentMiB().then(
-      (mib) => samples.push(mib),
-      () => {},
-    );
-  }, 10_000);
+  const samples: number[] = [anonymousMiB()];
+  const sampler = setInterval(() => samples.push(anonymousMiB()), 10_000);
   const result = await load('/company', { seconds: soakSeconds, rate });
   clearInterval(sampler);
-  samples.push(await residentMiB());
-  // Flat memory: the last minute's RSS against the second minute's (the first includes warm-up growth).
+  samples.push(anonymousMiB());
+  // Flat memory: the end against the second minute (the first includes warm-up growth).
   const early = samples[Math.min(samples.length - 1, 6)] as number;
   const late = samples.at(-1) as number;
-  soak = { rate, seconds: soakSeconds, ...result, rssMiB: samples };
+  soak = { rate, seconds: soakSeconds, ...result, anonymousMiB: samples };
   figures.push(
+    { name: `soak ${soakSeconds} s at ${rate}/s: p99`, value: result.p99, unit: 'ms' },
     {
       name: `soak ${soakSeconds} s at ${rate}/s: errors`,
       value: result.errors,
@@ -227,10 +230,10 @@ if (soakSeconds > 0) {
       meets: result.errors === 0,
     },
     {
-      name: 'soak: RSS growth after the first minute',
+      name: 'soak: anonymous memory growth after the first minute',
       value: late - early,
       unit: 'MiB',
-      target: '≤ 5% of RSS',
+      target: '≤ 5%',
       meets: late - early <= 0.05 * early,
     },
   );

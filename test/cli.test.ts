@@ -203,6 +203,20 @@ describe('certmatch on the command line', () => {
   });
 
   it('tells the truth in --help', async () => {
+    const bulk = await certmatch(fromSource, ['bulk', '--help']);
+    expect(bulk.stdout).toContain('--resume');
+    expect(bulk.stdout).toContain('--quote');
+    const missingKey = await certmatch(fromSource, [
+      'bulk',
+      '--input',
+      'a.csv',
+      '--output',
+      'b.csv',
+      '--data',
+      'x',
+    ]);
+    expect(missingKey.code).toBe(2);
+    expect(missingKey.stderr).toContain('--api-key is required');
     const serve = await certmatch(fromSource, ['serve', '--help']);
     expect(serve.stdout).toContain('--demo');
     expect(serve.stdout).toContain('/docs');

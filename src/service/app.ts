@@ -33,6 +33,9 @@ import { registerWebhookRoutes } from './routes-webhooks.js';
 
 const requestIdPattern = /^[\w.:-]{1,128}$/;
 
+/** How long closing waits for handlers still answering. */
+const closeWaitMs = 10_000;
+
 class OverloadedProblem extends Problem {
   constructor() {
     super(503, 'overloaded', 'The service is overloaded; retry shortly.', undefined, { 'retry-after': '1' });
@@ -263,11 +266,17 @@ export async function buildApp(
   });
 
   // Load shedding: past the in-flight cap or the ledger's backlog, answer 503 at once instead of queueing.
+  // A request counts until its handler has answered (onSend), even when its client has gone: a closing
+  // service waits for those handlers before it closes the matcher and the ledger under them.
   let inFlight = 0;
   const counted = new WeakSet<FastifyRequest>();
   const release = async (request: FastifyRequest) => {
     if (counted.delete(request)) inFlight--;
   };
+  app.addHook('onClose', async () => {
+    const deadline = Date.now() + closeWaitMs;
+    while (inFlight > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+  });
   app.addHook('onRequest', async (request) => {
     if (!request.routeOptions.config.shed) return;
     if (inFlight >= options.maxInFlight || deps.ledger.queueDepth >= options.ledgerQueueMax) {
@@ -276,8 +285,11 @@ export async function buildApp(
     inFlight++;
     counted.add(request);
   });
+  app.addHook('onSend', async (request, _reply, payload) => {
+    await release(request);
+    return payload;
+  });
   app.addHook('onResponse', release);
-  app.addHook('onRequestAbort', release);
 
   app.addHook('onResponse', async (request, reply) => {
     metrics.requestSeconds.observe(

@@ -47,7 +47,11 @@ export class Problem extends Error {
     /** Response headers the problem needs, such as Retry-After. */
     readonly headers: Record<string, string> = {},
   ) {
+    // An expected answer (a 404 is two in five verifications), not a bug: no stack trace to capture.
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(detail);
+    Error.stackTraceLimit = stackTraceLimit;
     this.name = 'Problem';
   }
 

@@ -399,7 +399,8 @@ describe('two processes on one ledger', () => {
     const service = new SqliteLedger(path);
     const admin = new SqliteLedger(path);
     const account = await service.createAccount({ name: 'Two', plan: 'basic' });
-    const { key } = await service.createApiKey({ accountId: account.id });
+    const { key, secret } = await service.createApiKey({ accountId: account.id });
+    expect(service.authenticate(secret)?.id).toBe(key.id);
     const verify = (ceId: string) =>
       service.recordVerification({
         accountId: account.id,
@@ -411,6 +412,7 @@ describe('two processes on one ledger', () => {
     await admin.grantCredits({ accountId: account.id, amount: 5 });
     expect(await verify('ce_000000000000000000000001')).toMatchObject({ creditsCharged: 1, remaining: 4 });
     await admin.revokeApiKey(key.id);
+    expect(service.authenticate(secret)).toBeUndefined();
     await expect(verify('ce_000000000000000000000002')).rejects.toMatchObject({ code: 'key_revoked' });
     await Promise.all([service.close(), admin.close()]);
   });
