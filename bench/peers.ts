@@ -11,8 +11,6 @@
  * Run: node --import tsx bench/peers.ts [--entities 100000] [--queries 4000] [--sample 400]
  * Writes bench/results/peers.json and the chart bench/peers-chart.svg.
  */
-import { writeFileSync } from 'node:fs';
-import os from 'node:os';
 import { parseArgs } from 'node:util';
 import Fuse from 'fuse.js';
 import * as fuzzball from 'fuzzball';
@@ -27,7 +25,8 @@ import {
   MatcherBuilder,
   resolveCountry,
 } from '../src/engine/index.js';
-import { type Figure, machine, printFigures, writeResults } from './report.js';
+import { writePeersChart } from './peers-chart.js';
+import { type Figure, printFigures, writeResults } from './report.js';
 
 const { values } = parseArgs({
   options: {
@@ -230,80 +229,12 @@ const figures: Figure[] = [
 ];
 printFigures('Peers: summary', figures);
 
-/** A small hand-drawn SVG: throughput on a log scale, and accuracy by category group. */
-function chart(): string {
-  const colors = ['#1f6feb', '#d29922', '#bf8700', '#8250df'];
-  const width = 860;
-  const rowHeight = 26;
-  const left = 190;
-  const parts: string[] = [];
-  const text = (x: number, y: number, content: string, extra = '') =>
-    `<text x="${x}" y="${y}" font-family="sans-serif" font-size="12" ${extra}>${content.replaceAll('&', '&amp;').replaceAll('<', '&lt;')}</text>`;
-  let y = 30;
-  parts.push(
-    text(
-      10,
-      18,
-      `certmatch vs peers: ${entityCount.toLocaleString('en')} entities, ${sample.length} labelled queries, ${os.cpus().length} cores (${machine().cpuModel})`,
-      'font-weight="bold"',
-    ),
-  );
-  parts.push(
-    text(10, y + 14, 'Queries per second (log scale; peers brute force on one thread, certmatch on 2)'),
-  );
-  y += 24;
-  const maxLog = Math.log10(Math.max(...systems.map((s) => s.queriesPerSecond)) * 2);
-  systems.forEach((system, i) => {
-    const barWidth = Math.max(
-      2,
-      (Math.log10(Math.max(1, system.queriesPerSecond)) / maxLog) * (width - left - 120),
-    );
-    parts.push(text(10, y + 16, system.name));
-    parts.push(
-      `<rect x="${left}" y="${y + 4}" width="${barWidth.toFixed(1)}" height="16" fill="${colors[i]}"/>`,
-    );
-    parts.push(
-      text(left + barWidth + 6, y + 16, `${Math.round(system.queriesPerSecond).toLocaleString('en')}/s`),
-    );
-    y += rowHeight;
-  });
-  y += 16;
-  const groups: [string, (report: AccuracyReport) => number][] = [
-    ['exact variants: exact on the right entity', (r) => groupMean(r, 'exact, right entity')],
-    ['typos, orders, abbreviations: right entity first', (r) => groupMean(r, 'right entity first')],
-    ['negatives: not matched exactly', (r) => groupMean(r, 'not exact')],
-    ['exact precision', (r) => r.exactPrecision],
-  ];
-  parts.push(text(10, y + 14, 'Accuracy (share of queries meeting the category goal)'));
-  y += 24;
-  for (const [label, value] of groups) {
-    parts.push(text(10, y + 14, label));
-    y += 18;
-    systems.forEach((system, i) => {
-      const share = value(system.accuracy);
-      const barWidth = share * (width - left - 120);
-      parts.push(
-        `<rect x="${left}" y="${y}" width="${barWidth.toFixed(1)}" height="12" fill="${colors[i]}"/>`,
-      );
-      parts.push(
-        text(left + barWidth + 6, y + 11, `${(share * 100).toFixed(1)}% ${system.name}`, 'font-size="11"'),
-      );
-      y += 15;
-    });
-    y += 8;
-  }
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y + 10}" viewBox="0 0 ${width} ${y + 10}"><rect width="100%" height="100%" fill="white"/>${parts.join('')}</svg>\n`;
-}
-function groupMean(report: AccuracyReport, goal: string): number {
-  const chosen = report.categories.filter((category) => category.goal === goal);
-  const queriesIn = chosen.reduce((sum, category) => sum + category.queries, 0);
-  return (
-    chosen.reduce((sum, category) => sum + category.success * category.queries, 0) / Math.max(1, queriesIn)
-  );
-}
-const chartPath = new URL('./peers-chart.svg', import.meta.url).pathname;
-writeFileSync(chartPath, chart());
-console.log(`  chart written to ${chartPath}`);
-console.log(
-  `  written to ${writeResults('peers', { entities: entityCount, queries: queries.length, sample: sample.length, figures, systems })}`,
-);
+const resultsPath = writeResults('peers', {
+  entities: entityCount,
+  queries: queries.length,
+  sample: sample.length,
+  figures,
+  systems,
+});
+console.log(`  written to ${resultsPath}`);
+console.log(`  chart written to ${writePeersChart(resultsPath)}`);
