@@ -6,12 +6,13 @@
  *
  * Run (after npm run build): node --import tsx bench/bulk.ts [--entities 100000] [--rows 1000000]
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SqliteLedger } from '../src/ledger/index.js';
+import { builtCli, generatedDirectory, generatedRegistry } from './generated-registry.js';
 import { type Figure, printFigures, writeResults } from './report.js';
 
 const { values } = parseArgs({
@@ -25,40 +26,9 @@ const entities = Number(values.entities);
 /** The bulk process's V8 old-generation cap: the index of 100k entities and one chunk fit; a leak would not. */
 const heapCapMiB = Math.max(128, Math.ceil(entities / 1_000) + 64);
 const rows = Number(values.rows);
-const root = new URL('..', import.meta.url).pathname;
-const cli = join(root, 'bin/certmatch.js');
-const generated = join(root, 'data/generated');
-mkdirSync(generated, { recursive: true });
-const entityFile = join(generated, `http-${entities}.ndjson`);
-const queryFile = join(generated, `http-${entities}-queries.ndjson`);
-const catalogFile = join(generated, `http-${entities}-catalog.db`);
-if (!existsSync(catalogFile)) {
-  console.log(
-    `Generating ${entities.toLocaleString('en')} entities and importing them (kept for later runs)...`,
-  );
-  execFileSync(
-    process.execPath,
-    [
-      cli,
-      'data',
-      'generate',
-      '--count',
-      String(entities),
-      '--seed',
-      'http',
-      '--out',
-      entityFile,
-      '--queries-out',
-      queryFile,
-      '--queries',
-      '20000',
-    ],
-    { stdio: 'inherit' },
-  );
-  execFileSync(process.execPath, [cli, 'import', '--data', entityFile, '--catalog', catalogFile], {
-    stdio: 'inherit',
-  });
-}
+const { queryFile, catalogFile } = generatedRegistry(entities);
+const cli = builtCli;
+const generated = generatedDirectory;
 
 // A supplier CSV of `rows` rows cycling through the labelled queries (names, countries, VAT numbers).
 const csvFile = join(generated, `bulk-${entities}-${rows}.csv`);

@@ -9,12 +9,13 @@
  *   node --import tsx bench/http.ts [--entities 100000] [--seconds 20] [--connections 32] [--soak-seconds 600]
  * Generated registries and catalogs are kept in data/generated/ and reused.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { SqliteLedger } from '../src/ledger/index.js';
+import { builtCli, generatedDirectory, generatedRegistry } from './generated-registry.js';
 import { type Figure, printFigures, writeResults } from './report.js';
 
 const { values } = parseArgs({
@@ -33,43 +34,9 @@ const { values } = parseArgs({
 const entities = Number(values.entities);
 const seconds = Number(values.seconds);
 const connections = Number(values.connections);
-const root = new URL('..', import.meta.url).pathname;
-const cli = join(root, 'bin/certmatch.js');
-if (!existsSync(join(root, 'dist/cli/main.js'))) throw new Error('run npm run build first');
-
-// Registry, queries and catalog, generated once per size.
-const generated = join(root, 'data/generated');
-mkdirSync(generated, { recursive: true });
-const entityFile = join(generated, `http-${entities}.ndjson`);
-const queryFile = join(generated, `http-${entities}-queries.ndjson`);
-const catalogFile = join(generated, `http-${entities}-catalog.db`);
-if (!existsSync(catalogFile)) {
-  console.log(
-    `Generating ${entities.toLocaleString('en')} entities and importing them (kept for later runs)...`,
-  );
-  execFileSync(
-    process.execPath,
-    [
-      cli,
-      'data',
-      'generate',
-      '--count',
-      String(entities),
-      '--seed',
-      'http',
-      '--out',
-      entityFile,
-      '--queries-out',
-      queryFile,
-      '--queries',
-      values.queries as string,
-    ],
-    { stdio: 'inherit' },
-  );
-  execFileSync(process.execPath, [cli, 'import', '--data', entityFile, '--catalog', catalogFile], {
-    stdio: 'inherit',
-  });
-}
+const { queryFile, catalogFile } = generatedRegistry(entities, Number(values.queries));
+const cli = builtCli;
+const generated = generatedDirectory;
 const bodies = readFileSync(queryFile, 'utf8')
   .trim()
   .split('\n')
@@ -182,7 +149,7 @@ const figures: Figure[] = [
     meets: company.requestsPerSecond >= 2_000,
   },
   { name: 'POST /company p50', value: company.p50, unit: 'ms' },
-  { name: 'POST /company p99', value: company.p99, unit: 'ms', target: '≤ 25 ms', meets: company.p99 <= 25 },
+  { name: 'POST /company p99 at full load (beyond the target rate)', value: company.p99, unit: 'ms' },
   {
     name: 'POST /company p99 at 2,000 requests/s offered',
     value: atTarget.p99,

@@ -2,6 +2,8 @@
  * What every route of the service is built from: the engine, the catalog and the ledger it composes, and the
  * options it runs with.
  */
+
+import type { FastifyRequest } from 'fastify';
 import type { Catalog } from '../catalog/index.js';
 import type { Matcher } from '../engine/index.js';
 import type { ApiKeyInfo, SqliteLedger } from '../ledger/index.js';
@@ -60,6 +62,12 @@ export interface ServiceContext {
   metrics: ServiceMetrics;
   /** The loaded matcher; throws 503 `not_ready` while it loads. */
   matcher(): Matcher;
+}
+
+/** The staff key of a request on a staff route (the authentication hook has set it). */
+export function staffOf(request: FastifyRequest): ApiKeyInfo {
+  if (!request.staff) throw new Error('a staff route ran without an authenticated key');
+  return request.staff;
 }
 
 declare module 'fastify' {

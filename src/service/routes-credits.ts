@@ -2,19 +2,14 @@
  * The vendor's credits endpoints: credit records of the caller's account (paged, filtered), one record,
  * granting credits (admin), and usage by day, service, staff user or endpoint.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { ApiKeyInfo, CreditService, CreditStatus } from '../ledger/index.js';
+import type { FastifyInstance } from 'fastify';
+import type { CreditService, CreditStatus } from '../ledger/index.js';
 import { idempotencyOf } from './charging.js';
-import type { ServiceContext } from './context.js';
+import { type ServiceContext, staffOf } from './context.js';
 import { isLedgerError, notFound, problemOfLedgerError, validationProblem } from './problems.js';
 import { creditRecordSchema, creditsQuerySchema, grantRequestSchema, problemSchema } from './schemas.js';
 
 const errorResponses = { 400: problemSchema, 401: problemSchema, 403: problemSchema, 404: problemSchema };
-
-function staffOf(request: FastifyRequest): ApiKeyInfo {
-  if (!request.staff) throw new Error('a staff route ran without an authenticated key');
-  return request.staff;
-}
 
 /** The guide's list envelope. */
 export function page<T>(rows: readonly T[], limit: number, offset: number) {

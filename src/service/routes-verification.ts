@@ -8,13 +8,14 @@ import {
   type CompanyMatch,
   certificateIdPattern,
   certifiedEntityIdPattern,
+  type FieldError,
   matchBandOf,
   QueryValidationError,
   topMax,
 } from '../engine/index.js';
-import type { ApiKeyInfo, VerificationCharge } from '../ledger/index.js';
+import type { ApiKeyInfo, Idempotency, VerificationCharge } from '../ledger/index.js';
 import { idempotencyOf, itemError, recordVerification, setCreditHeaders } from './charging.js';
-import type { ServiceContext } from './context.js';
+import { type ServiceContext, staffOf } from './context.js';
 import { notFound, Problem, validationProblem } from './problems.js';
 import {
   bulkCompaniesRequestSchema,
@@ -74,11 +75,6 @@ function sendJson(reply: FastifyReply, json: string, status = 200): FastifyReply
   return reply.code(status).type('application/json; charset=utf-8').send(json);
 }
 
-function staffOf(request: FastifyRequest): ApiKeyInfo {
-  if (!request.staff) throw new Error('a staff route ran without an authenticated key');
-  return request.staff;
-}
-
 function explainOf(request: FastifyRequest): boolean {
   return (request.query as { explain?: boolean }).explain === true;
 }
@@ -96,7 +92,7 @@ export function registerVerificationRoutes(app: FastifyInstance, context: Servic
     staff: ApiKeyInfo,
     endpoint: string,
     results: CompanyMatch[],
-    idempotency: Parameters<typeof recordVerification>[4],
+    idempotency: Idempotency | undefined,
     index?: number,
   ): Promise<Answer> => {
     const best = results[0];
@@ -188,7 +184,8 @@ export function registerVerificationRoutes(app: FastifyInstance, context: Servic
       // Charged together: the ledger's single writer commits them in one transaction, in this order.
       const answers = await Promise.all(
         matched.map(async (item, index): Promise<Answer> => {
-          if ('error' in item) return { problem: validationProblem(item.error.errors as never) };
+          if ('error' in item)
+            return { problem: validationProblem((item.error.errors ?? []) as FieldError[]) };
           try {
             return await answerMatch(staff, '/bulk-companies', item.results, idempotencies[index], index);
           } catch (error) {

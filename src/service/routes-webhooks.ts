@@ -2,19 +2,14 @@
  * Webhook subscriptions of the caller's account: register a URL and a secret, list, delete, and see the
  * deliveries (including dead ones).
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { ApiKeyInfo, LedgerEventType } from '../ledger/index.js';
+import type { FastifyInstance } from 'fastify';
+import type { LedgerEventType } from '../ledger/index.js';
 import { webhookEventTypes } from '../webhooks/index.js';
-import type { ServiceContext } from './context.js';
+import { type ServiceContext, staffOf } from './context.js';
 import { notFound, validationProblem } from './problems.js';
 import { problemSchema as problem } from './schemas.js';
 
 const errorResponses = { 400: problem, 401: problem, 404: problem };
-
-function staffOf(request: FastifyRequest): ApiKeyInfo {
-  if (!request.staff) throw new Error('a staff route ran without an authenticated key');
-  return request.staff;
-}
 
 export function registerWebhookRoutes(app: FastifyInstance, context: ServiceContext): void {
   const store = () => {
