@@ -73,6 +73,8 @@ interface Checkpoint {
   rowsDone: number;
   outputBytes: number;
   quote: boolean;
+  /** In a quote: the exact companies already counted, so a resumed quote counts each once. */
+  quoted?: string[];
   summary: Omit<BulkSummary, 'seconds' | 'interrupted' | 'resumedFromRow'>;
 }
 
@@ -129,7 +131,7 @@ export async function runBulk(options: BulkOptions): Promise<BulkSummary> {
   const skipRows = checkpoint?.rowsDone ?? 0;
   const writer = new ResultWriter(options.output, outputFormat, checkpoint?.outputBytes ?? 0);
   // A quote charges each exact company once, unless the account re-verifies it for free.
-  const quoted = new Set<string>();
+  const quoted = new Set<string>(checkpoint?.quoted ?? []);
 
   let headerWritten = (checkpoint?.outputBytes ?? 0) > 0;
   let csvColumns: string[] = [];
@@ -250,6 +252,7 @@ export async function runBulk(options: BulkOptions): Promise<BulkSummary> {
       rowsDone: summary.rows,
       outputBytes: writer.bytes,
       quote: options.quote === true,
+      ...(options.quote ? { quoted: [...quoted] } : {}),
       summary,
     });
   };

@@ -216,6 +216,29 @@ describe('bulk verification', () => {
     expect(ledger.check().differences).toEqual([]);
   }, 60_000);
 
+  it('quotes the same cost when a quote is stopped at a checkpoint and resumed', async () => {
+    const many = Array.from(
+      { length: 5_000 },
+      (_, i) => entities[(i * 3) % entities.length] as CertifiedEntityRecord,
+    );
+    const input = join(directory, 'quote-long.csv');
+    writeFileSync(input, supplierCsv(many));
+    const map = { 'Supplier Name': 'company_name', Land: 'company_country' };
+    const whole = await runBulk({
+      input,
+      output: join(directory, 'quote-whole.csv'),
+      matcher,
+      quote: true,
+      map,
+    });
+    const output = join(directory, 'quote-resumed.csv');
+    const stopped = await runBulk({ input, output, matcher, quote: true, map, shouldStop: () => true });
+    expect(stopped.interrupted).toBe(true);
+    const resumed = await runBulk({ input, output, matcher, quote: true, map, resume: true });
+    expect(resumed.creditsQuoted).toBe(whole.creditsQuoted);
+    expect(readFileSync(output, 'utf8')).toBe(readFileSync(join(directory, 'quote-whole.csv'), 'utf8'));
+  });
+
   it('refuses to start over an unfinished run unless told to resume, and refuses to resume nothing', async () => {
     const input = join(directory, 'small.csv');
     writeFileSync(input, supplierCsv(entities.slice(0, 3)));
