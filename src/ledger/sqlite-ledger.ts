@@ -252,7 +252,10 @@ export class SqliteLedger implements Ledger {
     this.#database.exec(schema);
     this.#writer = new GroupCommitWriter(this.#database, {
       isRefusal: (error) => error instanceof LedgerError,
-      beforeBatch: () => this.#dropCachesIfChangedElsewhere(),
+      beforeBatch: () => {
+        this.#usableCache.clear(); // kept for one batch only
+        this.#dropCachesIfChangedElsewhere();
+      },
       afterRollback: () => this.#dropCaches(),
     });
     this.#now = options.now ?? Date.now;
@@ -279,11 +282,12 @@ export class SqliteLedger implements Ledger {
     this.#accountCache.clear();
     this.#keyCache.clear();
     this.#usableCache.clear();
+    this.#authCache.clear();
   }
 
+  /** Drops every cache when another connection (the admin CLI) has committed since the last look. */
   #dropCachesIfChangedElsewhere(): void {
-    this.#usableCache.clear();
-    const version = this.#database.pragma('data_version', { simple: true }) as number;
+    const version = this.#prepare('PRAGMA data_version').pluck().get() as number;
     if (version !== this.#dataVersion) this.#dropCaches();
     this.#dataVersion = version;
   }
@@ -440,16 +444,12 @@ export class SqliteLedger implements Ledger {
    * the key per request cost 5% of a verification's main-thread time.
    */
   readonly #authCache = new Map<string, ApiKeyInfo | null>();
-  #authVersion = -1;
 
   authenticate(secret: string): ApiKeyInfo | undefined {
     if (typeof secret !== 'string' || secret.length === 0 || secret.length > 200) return undefined;
-    const version = this.#prepare('PRAGMA data_version').pluck().get() as number;
+    this.#dropCachesIfChangedElsewhere();
     // Bounded, so a flood of made-up keys cannot grow it without limit.
-    if (version !== this.#authVersion || this.#authCache.size >= authCacheMax) {
-      this.#authCache.clear();
-      this.#authVersion = version;
-    }
+    if (this.#authCache.size >= authCacheMax) this.#authCache.clear();
     const hash = hashSecret(secret);
     let key = this.#authCache.get(hash);
     if (key === undefined) {
