@@ -57,7 +57,7 @@ export interface BulkSummary {
   resumedFromRow: number;
 }
 
-/** The code of an input the bulk run refuses before touching anything. */
+/** An input or output the bulk run refuses before touching anything. */
 export class BulkInputError extends Error {
   constructor(message: string) {
     super(message);
@@ -133,7 +133,8 @@ export async function runBulk(options: BulkOptions): Promise<BulkSummary> {
   // A quote charges each exact company once, unless the account re-verifies it for free.
   const quoted = new Set<string>(checkpoint?.quoted ?? []);
 
-  let headerWritten = (checkpoint?.outputBytes ?? 0) > 0;
+  // A resumed output already has its header.
+  const writeHeader = (checkpoint?.outputBytes ?? 0) === 0;
   let csvColumns: string[] = [];
   const rows =
     inputFormat === 'csv'
@@ -149,8 +150,7 @@ export async function runBulk(options: BulkOptions): Promise<BulkSummary> {
       inputFormat === 'csv'
         ? csvColumns
         : ['company_name', 'company_country', 'company_identifiers', 'match_rate'];
-    await writer.begin(columns, !headerWritten);
-    headerWritten = true;
+    await writer.begin(columns, writeHeader);
   };
 
   const processChunk = async (chunk: BulkRow[]) => {

@@ -121,6 +121,7 @@ export function registerVerificationRoutes(app: FastifyInstance, context: Servic
     return { json: companyJson(best, entity, index), charge };
   };
 
+  /** A failed item of a bulk or multi-id answer, as its problem; anything unexpected fails the request. */
   const asProblem = (error: unknown): Problem => {
     if (error instanceof Problem) return error;
     if (error instanceof QueryValidationError) return validationProblem(error.errors);
@@ -144,12 +145,10 @@ export function registerVerificationRoutes(app: FastifyInstance, context: Servic
     async (request, reply) => {
       const staff = staffOf(request);
       const idempotency = idempotencyOf(request);
+      // A QueryValidationError becomes its 400 in the app's error handler.
       const results = await context
         .matcher()
-        .matchCompany(request.body, { top: 1, explain: explainOf(request) })
-        .catch((error: unknown) => {
-          throw asProblem(error);
-        });
+        .matchCompany(request.body, { top: 1, explain: explainOf(request) });
       const answer = await answerMatch(staff, '/company', results, idempotency);
       setCreditHeaders(context, reply, staff, answer.charge ? [answer.charge] : []);
       if ('problem' in answer) throw answer.problem;
@@ -228,10 +227,7 @@ export function registerVerificationRoutes(app: FastifyInstance, context: Servic
       const top = Math.min(topMax, Math.max(1, requested ?? matchResultCountDefault));
       const results = await context
         .matcher()
-        .matchCompany(request.body, { top, explain: explainOf(request) })
-        .catch((error: unknown) => {
-          throw asProblem(error);
-        });
+        .matchCompany(request.body, { top, explain: explainOf(request) });
       setCreditHeaders(context, reply, staff, []);
       context.metrics.matches.inc({ band: results[0] ? matchBandOf(results[0].match_score) : 'none' });
       if (results.length === 0) throw notFound('No certified entity matches at or above the match rate.');
