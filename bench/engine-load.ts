@@ -1,14 +1,21 @@
 /**
- * Loads an entity file the way a service starts, in a process of its own, and reports what it costs:
- * seconds from file to ready (JSON parsing included), and resident memory with the worker pool running.
+ * Loads the index the way a service starts, in a process of its own, and reports what it costs: seconds to
+ * ready and resident memory with the worker pool running.
+ * - `engine-load.ts FILE`: from an entity file (JSON parsing included); then saves the index snapshot
+ *   beside it (FILE.index) and reports how long that took.
+ * - `engine-load.ts --snapshot FILE.index`: from that snapshot, as a restart does.
  * Run by bench/engine.ts; standalone: node --expose-gc --max-semi-space-size=64 --import tsx bench/engine-load.ts FILE
  */
-import { createMatcher } from '../src/engine/index.js';
+import { createMatcher, loadMatcherSnapshot, type Matcher } from '../src/engine/index.js';
 
-const file = process.argv[2];
-if (!file) throw new Error('usage: engine-load.ts ENTITIES.ndjson');
+const fromSnapshot = process.argv[2] === '--snapshot';
+const file = process.argv[fromSnapshot ? 3 : 2];
+if (!file) throw new Error('usage: engine-load.ts ENTITIES.ndjson | --snapshot FILE.index');
+const snapshotTag = 'bench';
 const started = performance.now();
-const matcher = await createMatcher({ file }, { threads: 2 });
+const matcher: Matcher = fromSnapshot
+  ? loadMatcherSnapshot(file, snapshotTag, { threads: 2 })
+  : await createMatcher({ file }, { threads: 2 });
 const loadSeconds = (performance.now() - started) / 1000;
 // Touch both workers so their heaps are counted.
 await matcher.matchCompanies(
@@ -16,5 +23,13 @@ await matcher.matchCompanies(
 );
 (globalThis as { gc?: () => void }).gc?.();
 const rssMiB = process.memoryUsage().rss / 2 ** 20;
-process.stdout.write(`${JSON.stringify({ entities: matcher.entityCount, loadSeconds, rssMiB })}\n`);
+let saveSeconds: number | undefined;
+if (!fromSnapshot) {
+  const saving = performance.now();
+  matcher.saveSnapshot(`${file}.index`, snapshotTag);
+  saveSeconds = (performance.now() - saving) / 1000;
+}
+process.stdout.write(
+  `${JSON.stringify({ entities: matcher.entityCount, loadSeconds, rssMiB, saveSeconds })}\n`,
+);
 await matcher.close();

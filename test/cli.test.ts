@@ -158,48 +158,62 @@ describe('certmatch on the command line', () => {
     expect(existsSync(missing)).toBe(false);
   });
 
-  it('serves the entity file from the build with a demo key, answers a verification, and stops cleanly on SIGTERM', async () => {
-    const child = spawn(
-      process.execPath,
-      [
-        ...fromBuild,
-        'serve',
-        '--data',
-        entities,
-        '--catalog',
-        join(directory, 'serve-catalog.db'),
-        '--ledger',
-        join(directory, 'serve-ledger.db'),
-        '--port',
-        '0',
-        '--threads',
-        '1',
-        '--demo',
-        '--quiet',
-      ],
-      { cwd: root },
-    );
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const exited = once(child, 'exit');
-    await vi.waitFor(() => expect(stderr).toContain('Try:'), { timeout: 30_000, interval: 100 });
-    const url = /at (http:\/\/[\d.:]+) /.exec(stderr)?.[1];
-    const key = /Demo API key \(shown once\): (\S+)/.exec(stderr)?.[1];
-    const [first] = readFileSync(entities, 'utf8')
-      .split('\n')
-      .map((line) => JSON.parse(line || '{}'));
-    const response = await fetch(`${url}/company`, {
-      method: 'POST',
-      headers: { 'x-http-authorization': key as string, 'content-type': 'application/json' },
-      body: JSON.stringify({ company_name: first.certified_entity_name, company_country: first.country }),
-    });
-    expect(response.status).toBe(200);
-    expect(response.headers.get('x-credits-remaining')).toBe('99');
-    child.kill('SIGTERM');
-    const [code] = await exited;
-    expect(code).toBe(0);
+  it('serves the entity file from the build with a demo key, answers a verification, and stops cleanly on SIGTERM; a restart loads the index snapshot', async () => {
+    const serve = async () => {
+      const child = spawn(
+        process.execPath,
+        [
+          ...fromBuild,
+          'serve',
+          '--data',
+          entities,
+          '--catalog',
+          join(directory, 'serve-catalog.db'),
+          '--ledger',
+          join(directory, 'serve-ledger.db'),
+          '--port',
+          '0',
+          '--threads',
+          '1',
+          '--demo',
+          '--quiet',
+        ],
+        { cwd: root },
+      );
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      const exited = once(child, 'exit');
+      await vi.waitFor(() => expect(stderr).toContain('Try:'), { timeout: 30_000, interval: 100 });
+      const url = /at (http:\/\/[\d.:]+) /.exec(stderr)?.[1];
+      const key = /Demo API key \(shown once\): (\S+)/.exec(stderr)?.[1];
+      const [first] = readFileSync(entities, 'utf8')
+        .split('\n')
+        .map((line) => JSON.parse(line || '{}'));
+      const response = await fetch(`${url}/company`, {
+        method: 'POST',
+        headers: { 'x-http-authorization': key as string, 'content-type': 'application/json' },
+        body: JSON.stringify({ company_name: first.certified_entity_name, company_country: first.country }),
+      });
+      child.kill('SIGTERM');
+      const [code] = await exited;
+      return {
+        stderr,
+        code,
+        status: response.status,
+        remaining: response.headers.get('x-credits-remaining'),
+      };
+    };
+    const first = await serve();
+    expect(first).toMatchObject({ code: 0, status: 200, remaining: '99' });
+    expect(first.stderr).toContain('Matching index built');
+    expect(existsSync(join(directory, 'serve-catalog.db.index'))).toBe(true);
+    // The same entity file again: the import changes nothing, so the snapshot is current. The demo account
+    // is the same too, and the company already verified is free inside the grace period.
+    const second = await serve();
+    expect(second).toMatchObject({ code: 0, status: 200, remaining: '99' });
+    expect(second.stderr).toContain('Matching index loaded from its snapshot');
   });
 
   it('tells the truth in --help', async () => {

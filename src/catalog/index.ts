@@ -21,6 +21,8 @@ import { workerLocation } from '../runtime/worker-location.js';
 import type { StoredEntity } from './entity-line.js';
 import type { ParseChunkResult, ParseChunkTask } from './import-worker.js';
 
+export { type CatalogMatcher, indexSnapshotPath, openCatalogMatcher } from './catalog-matcher.js';
+
 /** Bytes of the catalog file mapped into memory for reads. */
 const catalogMmapBytes = 2 ** 30;
 /** SQLite page cache for the catalog, in KiB. */
@@ -40,9 +42,11 @@ const newline = 0x0a;
 
 /**
  * The catalog's storage format. An entity is stored as its JSON text without certificates, so that a lookup
- * concatenates stored text instead of parsing and re-serializing it. A file of an older format is refused.
+ * concatenates stored text instead of parsing and re-serializing it. Format 3 adds the content id (format 2
+ * files are migrated in place: the id is a new table); a file of any other format is refused.
  */
-const catalogFormat = 2;
+const catalogFormat = 3;
+const migratableFormat = 2;
 
 /**
  * Larger pages than SQLite's 4 KiB: a record with its addresses is ~0.6 KiB and a certificate ~1 KiB, so
@@ -69,6 +73,13 @@ CREATE TABLE IF NOT EXISTS entity_certificates (
   cert_id TEXT NOT NULL REFERENCES certificates (cert_id),
   PRIMARY KEY (ce_id, cert_id)
 ) WITHOUT ROWID;
+-- content_id changes in the same transaction as any change to the entities: a matching-index snapshot
+-- tagged with it is current exactly when the ids are equal.
+CREATE TABLE IF NOT EXISTS catalog_meta (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+INSERT OR IGNORE INTO catalog_meta (key, value) VALUES ('content_id', lower(hex(randomblob(16))));
 `;
 
 /** The catalog file was written by an incompatible version of certmatch. */
@@ -100,19 +111,23 @@ export interface ImportSummary {
 export type CatalogEntity = CertifiedEntityRecord & { certificates: CertificateRecord[] };
 
 export class Catalog {
+  /** The file, as given; `:memory:` for a catalog that lives only in this process. */
+  readonly path: string;
   readonly #database: Database.Database;
   readonly #upsertEntity: Database.Statement;
   readonly #upsertCertificate: Database.Statement;
   readonly #link: Database.Statement;
   readonly #entityWithCertificates: Database.Statement;
   readonly #certificateById: Database.Statement;
+  readonly #renewContentId: Database.Statement;
 
   constructor(path: string) {
+    this.path = path;
     this.#database = new Database(path);
     const found = this.#database.pragma('user_version', { simple: true }) as number;
     const empty =
       this.#database.prepare("SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table'").pluck().get() === 0;
-    if (!empty && found !== catalogFormat) {
+    if (!empty && found !== catalogFormat && found !== migratableFormat) {
       this.#database.close();
       throw new CatalogFormatError(path, found);
     }
@@ -148,6 +163,20 @@ export class Catalog {
       )
       .raw();
     this.#certificateById = this.#database.prepare('SELECT body FROM certificates WHERE cert_id = ?').pluck();
+    this.#renewContentId = this.#database.prepare(
+      "UPDATE catalog_meta SET value = lower(hex(randomblob(16))) WHERE key = 'content_id'",
+    );
+  }
+
+  /**
+   * Changes whenever an import changes an entity or a certificate: what a matching-index snapshot built from
+   * this catalog is tagged with.
+   */
+  get contentId(): string {
+    return this.#database
+      .prepare("SELECT value FROM catalog_meta WHERE key = 'content_id'")
+      .pluck()
+      .get() as string;
   }
 
   /**
@@ -182,7 +211,9 @@ export class Catalog {
       seconds: 0,
     };
     const writeBatch = this.#database.transaction((entities: StoredEntity[]) => {
+      const changesBefore = summary.imported + summary.certificates;
       for (const entity of entities) this.#store(entity, summary);
+      if (summary.imported + summary.certificates > changesBefore) this.#renewContentId.run();
     });
     const { filename, execArgv } = workerLocation('import-worker', import.meta.url);
     // One parser per core: the writer waits on SQLite's I/O part of the time (measured 30k entities: 1 parser

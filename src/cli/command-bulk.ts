@@ -5,8 +5,8 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { BulkInputError, type BulkSummary, checkpointPath, requestFields, runBulk } from '../bulk/index.js';
-import { Catalog } from '../catalog/index.js';
-import { createMatcher } from '../engine/index.js';
+import { Catalog, openCatalogMatcher } from '../catalog/index.js';
+import { createMatcher, type Matcher } from '../engine/index.js';
 import { SqliteLedger } from '../ledger/index.js';
 import { defaultLedgerPath } from './command-admin.js';
 import { countLines } from './ndjson.js';
@@ -136,12 +136,7 @@ export async function runBulkCommand(command: BulkCommand): Promise<number> {
     process.stderr.write('certmatch bulk: unauthorized: the API key is unknown or revoked\n');
     return 1;
   }
-  const catalog = command.catalog === undefined ? undefined : new Catalog(command.catalog);
-  const matcher = await createMatcher(
-    catalog ? { entities: catalog.entitiesForIndex() } : { file: command.data as string },
-    { threads: command.threads },
-  );
-  catalog?.close();
+  const matcher = await openMatcher(command);
   const total = await countLines(command.input);
   const progress = startProgress(command.quote ? 'Quoting' : 'Verifying', total);
   let stopRequested = false;
@@ -187,5 +182,17 @@ export async function runBulkCommand(command: BulkCommand): Promise<number> {
     progress.stop();
     await matcher.close();
     await ledger?.close();
+  }
+}
+
+/** The matcher over the catalog (its index snapshot when current) or over the entity file. */
+async function openMatcher(command: BulkCommand): Promise<Matcher> {
+  if (command.catalog === undefined)
+    return createMatcher({ file: command.data as string }, { threads: command.threads });
+  const catalog = new Catalog(command.catalog);
+  try {
+    return (await openCatalogMatcher(catalog, { threads: command.threads })).matcher;
+  } finally {
+    catalog.close();
   }
 }

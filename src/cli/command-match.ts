@@ -3,10 +3,17 @@
  */
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { Catalog } from '../catalog/index.js';
+import { Catalog, openCatalogMatcher } from '../catalog/index.js';
 import { AccuracyTally, formatAccuracy } from '../data/evaluate.js';
 import type { LabelledQuery } from '../data/generate-queries.js';
-import { type CompanyMatch, createMatcher, matchBandOf, topMax } from '../engine/index.js';
+import {
+  type CompanyMatch,
+  createMatcher,
+  type Matcher,
+  type MatcherOptions,
+  matchBandOf,
+  topMax,
+} from '../engine/index.js';
 import { countLines, LineWriter, readLines } from './ndjson.js';
 import { startProgress } from './progress.js';
 import { integerOption, UsageError } from './usage-error.js';
@@ -89,9 +96,7 @@ export async function runMatch(command: MatchCommand): Promise<void> {
       code: 'ENOENT',
     });
   }
-  const catalog = command.catalog === undefined ? undefined : new Catalog(command.catalog);
-  const source = catalog ? { entities: catalog.entitiesForIndex() } : { file: command.data as string };
-  const matcher = await createMatcher(source, {
+  const matcherOptions: MatcherOptions = {
     threads: command.threads,
     onInvalidEntity: (problem) => {
       invalidEntities++;
@@ -100,11 +105,22 @@ export async function runMatch(command: MatchCommand): Promise<void> {
           `${command.data ?? command.catalog}:${problem.position}: skipped: ${problem.message}\n`,
         );
     },
-  });
-  catalog?.close();
+  };
+  let matcher: Matcher;
+  let indexed = 'Indexed';
+  if (command.catalog !== undefined) {
+    const catalog = new Catalog(command.catalog);
+    try {
+      const opened = await openCatalogMatcher(catalog, matcherOptions);
+      matcher = opened.matcher;
+      if (opened.origin === 'snapshot') indexed = 'Loaded the index snapshot of';
+    } finally {
+      catalog.close();
+    }
+  } else matcher = await createMatcher({ file: command.data as string }, matcherOptions);
   const loadSeconds = (performance.now() - loadStarted) / 1000;
   process.stderr.write(
-    `Indexed ${matcher.entityCount.toLocaleString('en')} entities in ${loadSeconds.toFixed(1)} s` +
+    `${indexed} ${matcher.entityCount.toLocaleString('en')} entities in ${loadSeconds.toFixed(1)} s` +
       (invalidEntities > 0 ? ` (${invalidEntities} lines skipped)` : '') +
       '\n',
   );

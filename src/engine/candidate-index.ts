@@ -16,6 +16,7 @@
  * @internal
  */
 import FlexSearch from 'flexsearch';
+import type { SnapshotReader, SnapshotWriter } from './index-snapshot.js';
 import { canonicalWordsWithinOneEdit, compactKey, foldDigraphs, withinOneEdit } from './normalize.js';
 import { StringHashIndex } from './string-hash-index.js';
 
@@ -76,15 +77,15 @@ export function consonantSkeleton(token: string): string {
 export class CandidateIndex {
   readonly #byCountry = new Map<number, FlexIndex>();
   readonly #recordsByCountry = new Map<number, number>();
-  readonly #vocabulary = new Set<string>();
+  #vocabulary = new Set<string>();
   /** Every distinct word once, in the order first seen; ids into it are the deletion index's values. */
-  readonly #words: string[] = [];
+  #words: string[] = [];
   /**
    * Symmetric-delete index (SymSpell, distance 1): each word under each of its one-letter deletions. A word
    * one edit from a query word shares a deletion with it, so ~2L lookups find every candidate where probing
    * every one-edit spelling took ~53L (measured: the typo tier was a third of query time at 1M entities).
    */
-  readonly #deletions = new StringHashIndex();
+  #deletions = new StringHashIndex();
   /**
    * Records holding each token, per country. Knowing the count before searching lets a common word be skipped
    * without materializing its posting list, and gives exact IDF weights.
@@ -94,9 +95,9 @@ export class CandidateIndex {
    * Whole-name keys (`country:compact name`) → records. Unique per record, so kept out of FlexSearch, whose
    * cost is per distinct term: measured, it added a quarter to the build.
    */
-  readonly #wholeNames = new StringHashIndex();
+  #wholeNames = new StringHashIndex();
   /** Order-free keys (`country:` + tokens sorted and joined) → records, for reordered names. */
-  readonly #orderFreeNames = new StringHashIndex();
+  #orderFreeNames = new StringHashIndex();
   readonly #skeletons = new Map<string, string[]>();
   readonly #options: CandidateIndexOptions;
 
@@ -109,8 +110,7 @@ export class CandidateIndex {
     let index = this.#byCountry.get(country);
     let frequencies = this.#documentFrequency.get(country);
     if (!index || !frequencies) {
-      // resolution 1: one posting list per term; FlexSearch's positional ranking is not used (measured: -20% build).
-      index = new Index({ tokenize: 'strict', encoder: Charset.Exact, resolution: 1 });
+      index = newCountryIndex();
       frequencies = new Map();
       this.#byCountry.set(country, index);
       this.#documentFrequency.set(country, frequencies);
@@ -141,6 +141,77 @@ export class CandidateIndex {
 
   get vocabularySize(): number {
     return this.#vocabulary.size;
+  }
+
+  /**
+   * Writes the index into a snapshot. FlexSearch's part goes through its own export (JSON chunks); the rest
+   * is typed arrays and word lists keyed by word id.
+   */
+  saveTo(snapshot: SnapshotWriter, name: string): void {
+    const wordIds = new Map(this.#words.map((word, id) => [word, id]));
+    snapshot.text(`${name}.words`, this.#words.join('\n'));
+    const countries: { country: number; records: number; flexKeys: string[] }[] = [];
+    for (const [country, index] of this.#byCountry) {
+      const flexKeys: string[] = [];
+      index.export((key, data) => {
+        snapshot.text(`${name}.flex.${country}.${flexKeys.length}`, data);
+        flexKeys.push(key);
+      });
+      const frequencies = this.#documentFrequency.get(country) ?? new Map<string, number>();
+      const pairs = new Int32Array(frequencies.size * 2);
+      let at = 0;
+      for (const [word, frequency] of frequencies) {
+        pairs[at++] = wordIds.get(word) as number;
+        pairs[at++] = frequency;
+      }
+      snapshot.bytes(`${name}.frequencies.${country}`, pairs);
+      countries.push({ country, records: this.#recordsByCountry.get(country) ?? 0, flexKeys });
+    }
+    snapshot.meta[name] = { countries };
+    this.#deletions.saveTo(snapshot, `${name}.deletions`);
+    this.#wholeNames.saveTo(snapshot, `${name}.wholeNames`);
+    this.#orderFreeNames.saveTo(snapshot, `${name}.orderFreeNames`);
+    const skeletonLines: string[] = [];
+    for (const [skeleton, words] of this.#skeletons) skeletonLines.push(`${skeleton} ${words.join(' ')}`);
+    snapshot.text(`${name}.skeletons`, skeletonLines.join('\n'));
+  }
+
+  static loadFrom(
+    snapshot: SnapshotReader,
+    name: string,
+    options: CandidateIndexOptions = defaultCandidateIndexOptions,
+  ): CandidateIndex {
+    const loaded = new CandidateIndex(options);
+    const wordsText = snapshot.text(`${name}.words`);
+    loaded.#words = wordsText === '' ? [] : wordsText.split('\n');
+    loaded.#vocabulary = new Set(loaded.#words);
+    const { countries } = snapshot.meta[name] as {
+      countries: { country: number; records: number; flexKeys: string[] }[];
+    };
+    for (const { country, records, flexKeys } of countries) {
+      const index = newCountryIndex();
+      flexKeys.forEach((key, i) => {
+        index.import(key, snapshot.text(`${name}.flex.${country}.${i}`));
+      });
+      loaded.#byCountry.set(country, index);
+      loaded.#recordsByCountry.set(country, records);
+      const pairs = snapshot.array(`${name}.frequencies.${country}`, Int32Array);
+      const frequencies = new Map<string, number>();
+      for (let at = 0; at < pairs.length; at += 2)
+        frequencies.set(loaded.#words[pairs[at] as number] as string, pairs[at + 1] as number);
+      loaded.#documentFrequency.set(country, frequencies);
+    }
+    loaded.#deletions = StringHashIndex.loadFrom(snapshot, `${name}.deletions`);
+    loaded.#wholeNames = StringHashIndex.loadFrom(snapshot, `${name}.wholeNames`);
+    loaded.#orderFreeNames = StringHashIndex.loadFrom(snapshot, `${name}.orderFreeNames`);
+    const skeletonsText = snapshot.text(`${name}.skeletons`);
+    if (skeletonsText !== '') {
+      for (const line of skeletonsText.split('\n')) {
+        const [skeleton, ...words] = line.split(' ');
+        loaded.#skeletons.set(skeleton as string, words);
+      }
+    }
+    return loaded;
   }
 
   /** Candidate name records for a query in one country, best evidence first. */
@@ -296,6 +367,11 @@ function* oneEditSpellings(token: string): Generator<string> {
       if (i < token.length) yield head + letter + token.slice(i + 1);
     }
   }
+}
+
+/** resolution 1: one posting list per term; FlexSearch's positional ranking is not used (measured: -20% build). */
+function newCountryIndex(): FlexIndex {
+  return new Index({ tokenize: 'strict', encoder: Charset.Exact, resolution: 1 });
 }
 
 function orderFreeKey(country: number, tokens: readonly string[]): string {

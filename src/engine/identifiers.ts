@@ -6,6 +6,7 @@
  * Keys are `type:country:value`, so a VAT number never matches another company's DUNS number.
  */
 import { type CountryIndex, countryEntry } from './countries.js';
+import type { SnapshotReader, SnapshotWriter } from './index-snapshot.js';
 import { type IdentifierType, identifierTypes } from './reference-tables.js';
 import { StringHashIndex } from './string-hash-index.js';
 
@@ -49,7 +50,7 @@ export function identifierKey(type: IdentifierType, country: CountryIndex, norma
 
 /** Exact identifier map: key → entity indexes (usually one; a group VAT number can cover several). */
 export class IdentifierIndex {
-  readonly #entitiesByKey = new StringHashIndex();
+  #entitiesByKey = new StringHashIndex();
 
   add(type: IdentifierType, country: CountryIndex, value: string, entity: number): void {
     const normalized = normalizeIdentifier(value, country);
@@ -63,5 +64,15 @@ export class IdentifierIndex {
 
   get size(): number {
     return this.#entitiesByKey.size;
+  }
+
+  saveTo(snapshot: SnapshotWriter, name: string): void {
+    this.#entitiesByKey.saveTo(snapshot, name);
+  }
+
+  static loadFrom(snapshot: SnapshotReader, name: string): IdentifierIndex {
+    const index = new IdentifierIndex();
+    index.#entitiesByKey = StringHashIndex.loadFrom(snapshot, name);
+    return index;
   }
 }

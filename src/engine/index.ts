@@ -25,6 +25,7 @@ export type {
 export { certificateIdPattern, certifiedEntityIdPattern } from './entity-record.js';
 export type { IdentifierType } from './identifiers.js';
 export { identifierTypes, normalizeIdentifier } from './identifiers.js';
+export { IndexSnapshotError } from './index-snapshot.js';
 export { readLineBatches } from './line-batches.js';
 export type { MatchBand, MatchType } from './match-rate.js';
 export {
@@ -47,6 +48,7 @@ export type {
 } from './matcher.js';
 export {
   ambiguityMarginPoints,
+  loadMatcherSnapshot,
   Matcher,
   MatcherBuilder,
   parseEntityLine,

@@ -12,6 +12,7 @@
  * @internal
  */
 import assert from 'node:assert/strict';
+import type { SnapshotReader, SnapshotWriter } from './index-snapshot.js';
 import type { ScoringName } from './score.js';
 
 /** What crosses the thread boundary once, at pool start. */
@@ -58,6 +59,27 @@ export class NameStore {
 
   countryOf(entity: number): number {
     return this.#entityCountries[entity] as number;
+  }
+
+  saveTo(snapshot: SnapshotWriter, name: string): void {
+    const { recordCount, entityCount, ...buffers } = this.buffers;
+    snapshot.meta[name] = { recordCount, entityCount };
+    for (const [part, buffer] of Object.entries(buffers))
+      snapshot.bytes(`${name}.${part}`, new Uint8Array(buffer));
+  }
+
+  static loadFrom(snapshot: SnapshotReader, name: string): NameStore {
+    const { recordCount, entityCount } = snapshot.meta[name] as { recordCount: number; entityCount: number };
+    const part = (part: string) => snapshot.shared(`${name}.${part}`);
+    return new NameStore({
+      characters: part('characters'),
+      offsets: part('offsets'),
+      legalForms: part('legalForms'),
+      recordEntities: part('recordEntities'),
+      entityCountries: part('entityCountries'),
+      recordCount,
+      entityCount,
+    });
   }
 
   scoringName(record: number): ScoringName {

@@ -4,6 +4,8 @@
  *
  * @internal
  */
+import type { SnapshotReader, SnapshotWriter } from './index-snapshot.js';
+
 const asciiFastPathLengthMax = 128;
 
 function isAscii(text: string): boolean {
@@ -48,5 +50,19 @@ export class PackedStrings {
 
   get size(): number {
     return this.#count;
+  }
+
+  saveTo(snapshot: SnapshotWriter, name: string): void {
+    snapshot.bytes(`${name}.bytes`, this.#bytes.subarray(0, this.#length));
+    snapshot.bytes(`${name}.offsets`, this.#offsets.subarray(0, this.#count + 1));
+  }
+
+  static loadFrom(snapshot: SnapshotReader, name: string): PackedStrings {
+    const strings = new PackedStrings();
+    strings.#bytes = Buffer.from(snapshot.bytes(`${name}.bytes`));
+    strings.#length = strings.#bytes.length;
+    strings.#offsets = snapshot.array(`${name}.offsets`, Uint32Array);
+    strings.#count = strings.#offsets.length - 1;
+    return strings;
   }
 }

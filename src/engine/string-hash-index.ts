@@ -12,6 +12,7 @@
  * @internal
  */
 import assert from 'node:assert/strict';
+import type { SnapshotReader, SnapshotWriter } from './index-snapshot.js';
 import { PackedStrings } from './packed-strings.js';
 
 const noEntry = -1;
@@ -27,7 +28,7 @@ function fnv1a(text: string): number {
 }
 
 export class StringHashIndex {
-  readonly #keys = new PackedStrings();
+  #keys = new PackedStrings();
   #hashes = new Uint32Array(1024);
   #values = new Int32Array(1024);
   #next = new Int32Array(1024);
@@ -81,8 +82,27 @@ export class StringHashIndex {
     return this.#count;
   }
 
+  saveTo(snapshot: SnapshotWriter, name: string): void {
+    this.#keys.saveTo(snapshot, `${name}.keys`);
+    snapshot.bytes(`${name}.hashes`, this.#hashes.subarray(0, this.#count));
+    snapshot.bytes(`${name}.values`, this.#values.subarray(0, this.#count));
+    snapshot.bytes(`${name}.next`, this.#next.subarray(0, this.#count));
+    snapshot.bytes(`${name}.buckets`, this.#buckets);
+  }
+
+  static loadFrom(snapshot: SnapshotReader, name: string): StringHashIndex {
+    const index = new StringHashIndex();
+    index.#keys = PackedStrings.loadFrom(snapshot, `${name}.keys`);
+    index.#hashes = snapshot.array(`${name}.hashes`, Uint32Array);
+    index.#values = snapshot.array(`${name}.values`, Int32Array);
+    index.#next = snapshot.array(`${name}.next`, Int32Array);
+    index.#buckets = snapshot.array(`${name}.buckets`, Int32Array);
+    index.#count = index.#values.length;
+    return index;
+  }
+
   #growEntries(): void {
-    const capacity = this.#values.length * 2;
+    const capacity = Math.max(1024, this.#values.length * 2);
     const grow = <T extends Uint32Array | Int32Array>(array: T, make: (n: number) => T): T => {
       const grown = make(capacity);
       grown.set(array);

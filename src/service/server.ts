@@ -4,8 +4,8 @@
  * gracefully: stop accepting, finish the requests in flight, drain the ledger's queue, then close.
  */
 import type { FastifyInstance } from 'fastify';
-import type { Catalog } from '../catalog/index.js';
-import { createMatcher, type Matcher } from '../engine/index.js';
+import { type Catalog, type CatalogMatcher, openCatalogMatcher } from '../catalog/index.js';
+import type { Matcher } from '../engine/index.js';
 import { SqliteLedger } from '../ledger/index.js';
 import { WebhookDispatcher, type WebhookDispatcherOptions, WebhookStore } from '../webhooks/index.js';
 import { buildApp } from './app.js';
@@ -31,6 +31,8 @@ export interface RunningServer {
   url: string;
   /** Resolves when the matching index is loaded. */
   ready: Promise<Matcher>;
+  /** The same, with how the index was opened (from its snapshot or built) and how long it took. */
+  index: Promise<CatalogMatcher>;
   /** Graceful shutdown; safe to call twice. */
   close(): Promise<void>;
 }
@@ -49,12 +51,19 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   );
   const url = await app.listen({ host: config.host ?? '127.0.0.1', port: config.port ?? 8080 });
   // Built once listening: /healthz answers and /readyz says "loading" meanwhile.
-  loaded(
-    createMatcher(
-      { entities: config.catalog.entitiesForIndex() },
-      config.threads === undefined ? {} : { threads: config.threads },
-    ),
-  );
+  const index = openCatalogMatcher(
+    config.catalog,
+    config.threads === undefined ? {} : { threads: config.threads },
+  ).then((opened) => {
+    const { matcher, origin, seconds, snapshotProblem, saveProblem } = opened;
+    app.log.info(
+      { origin, seconds: Number(seconds.toFixed(2)), entities: matcher.entityCount, snapshotProblem },
+      origin === 'snapshot' ? 'matching index loaded from its snapshot' : 'matching index built',
+    );
+    if (saveProblem !== undefined) app.log.warn({ saveProblem }, 'index snapshot not saved');
+    return opened;
+  });
+  loaded(index.then((opened) => opened.matcher));
   dispatcher.start();
   // Expired records are not drawn on either way; the pass writes their expiry entries and events.
   const passes = setInterval(() => {
@@ -75,5 +84,5 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     })();
     return closing;
   };
-  return { app, ledger, url, ready, close };
+  return { app, ledger, url, ready, index, close };
 }

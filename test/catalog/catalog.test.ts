@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { Catalog, CatalogFormatError } from '../../src/catalog/index.js';
+import {
+  Catalog,
+  CatalogFormatError,
+  indexSnapshotPath,
+  openCatalogMatcher,
+} from '../../src/catalog/index.js';
 import { registryEntities } from '../../src/data/generate-registry.js';
 import { createMatcher } from '../../src/engine/index.js';
 
@@ -139,6 +144,84 @@ describe('the certificate catalog', () => {
     old.exec('CREATE TABLE entities (ce_id TEXT PRIMARY KEY, certified_entity_name TEXT)');
     old.close();
     expect(() => new Catalog(path)).toThrow(CatalogFormatError);
+  });
+
+  it('migrates a format-2 catalog in place, keeping its entities', async () => {
+    const path = join(directory, 'format-2.db');
+    const catalog = new Catalog(path);
+    await catalog.importFile(file('format-2.ndjson', [JSON.stringify(entities[0])]));
+    catalog.close();
+    const downgraded = new Database(path);
+    downgraded.exec('DROP TABLE catalog_meta');
+    downgraded.pragma('user_version = 2');
+    downgraded.close();
+    const migrated = new Catalog(path);
+    expect(migrated.entity(entities[0]?.ce_id as string)?.ce_id).toBe(entities[0]?.ce_id);
+    expect(migrated.contentId).toMatch(/^[0-9a-f]{32}$/);
+    migrated.close();
+  });
+
+  it('changes its content id when an import changes something, and only then', async () => {
+    const catalog = new Catalog(join(directory, 'content-id.db'));
+    const lines = entities.slice(0, 20).map((entity) => JSON.stringify(entity));
+    const empty = catalog.contentId;
+    await catalog.importFile(file('content-id.ndjson', lines));
+    const imported = catalog.contentId;
+    expect(imported).not.toBe(empty);
+    await catalog.importFile(file('content-id.ndjson', lines));
+    expect(catalog.contentId, 'a re-import of the same lines changes nothing').toBe(imported);
+    const changed = {
+      ...entities[0],
+      certified_entity_name: 'Renamed Holdings Ltd',
+      updated_at: '2099-01-01T00:00:00Z',
+    };
+    await catalog.importFile(file('content-id-changed.ndjson', [JSON.stringify(changed)]));
+    expect(catalog.contentId).not.toBe(imported);
+    catalog.close();
+  });
+
+  it('builds its matching index once, then loads it from the snapshot until the entities change', async () => {
+    const catalog = new Catalog(join(directory, 'snapshot.db'));
+    await catalog.importFile(
+      file(
+        'snapshot.ndjson',
+        entities.map((entity) => JSON.stringify(entity)),
+      ),
+    );
+    const query = { company_name: entities[5]?.certified_entity_name, company_country: entities[5]?.country };
+
+    const first = await openCatalogMatcher(catalog, { threads: 0 });
+    expect(first).toMatchObject({
+      origin: 'built',
+      snapshotProblem: expect.stringContaining('no index snapshot'),
+    });
+    const second = await openCatalogMatcher(catalog, { threads: 0 });
+    expect(second.origin).toBe('snapshot');
+    expect(await second.matcher.matchCompany(query)).toEqual(await first.matcher.matchCompany(query));
+
+    const renamed = {
+      ...entities[5],
+      certified_entity_name: 'Zyxwv Quantum Plc',
+      updated_at: '2099-01-01T00:00:00Z',
+    };
+    await catalog.importFile(file('snapshot-renamed.ndjson', [JSON.stringify(renamed)]));
+    const third = await openCatalogMatcher(catalog, { threads: 0 });
+    expect(third).toMatchObject({
+      origin: 'built',
+      snapshotProblem: expect.stringContaining('other entities'),
+    });
+    expect(await third.matcher.matchCompany(query)).toEqual([]);
+    expect(
+      (await third.matcher.matchCompany({ ...query, company_name: 'Zyxwv Quantum Plc' }))[0]?.ce_id,
+    ).toBe(entities[5]?.ce_id);
+    await Promise.all([first.matcher.close(), second.matcher.close(), third.matcher.close()]);
+    catalog.close();
+  });
+
+  it('keeps no snapshot for an in-memory catalog', () => {
+    const catalog = new Catalog(':memory:');
+    expect(indexSnapshotPath(catalog)).toBeUndefined();
+    catalog.close();
   });
 
   it('answers lookups of unknown ids with undefined', () => {

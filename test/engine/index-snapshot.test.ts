@@ -1,0 +1,136 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { typo } from '../../src/data/generate-queries.js';
+import { registryEntities } from '../../src/data/generate-registry.js';
+import { Random } from '../../src/data/random.js';
+import {
+  type CertifiedEntityRecord,
+  createMatcher,
+  IndexSnapshotError,
+  loadMatcherSnapshot,
+} from '../../src/engine/index.js';
+
+const directory = mkdtempSync(join(tmpdir(), 'certmatch-snapshot-'));
+afterAll(() => rmSync(directory, { recursive: true, force: true }));
+
+const entities = [...registryEntities({ count: 3000, seed: 'snapshot', certificates: false })];
+
+/** Queries that reach every tier of retrieval: whole names, English names, typos, reorders, identifiers. */
+function queriesFor(registry: readonly CertifiedEntityRecord[]) {
+  const random = new Random('snapshot-queries');
+  return registry.slice(0, 600).map((entity, i) => {
+    const words = entity.certified_entity_name.split(' ');
+    const name = (() => {
+      switch (i % 5) {
+        case 0:
+          return entity.certified_entity_name.toUpperCase();
+        case 1:
+          return entity.certified_entity_english_name ?? entity.certified_entity_name;
+        case 2:
+          return words.map((word) => (word.length > 4 ? typo(random, word) : word)).join(' ');
+        case 3:
+          return [...words].reverse().join(' ');
+        default:
+          return `${words[0]} Holdings`;
+      }
+    })();
+    const vat = i % 7 === 0 ? entity.company_identifiers?.vat : undefined;
+    return {
+      company_name: name,
+      company_country: entity.country,
+      match_rate: 30,
+      ...(vat === undefined ? {} : { company_vat: vat }),
+    };
+  });
+}
+
+describe('index snapshots', () => {
+  it('load into a matcher that answers every query exactly as the one that was saved', async () => {
+    const built = await createMatcher({ entities }, { threads: 0 });
+    const path = join(directory, 'same.index');
+    built.saveSnapshot(path, 'tag-1');
+    const loaded = loadMatcherSnapshot(path, 'tag-1', { threads: 0 });
+    expect(loaded.stats).toEqual(built.stats);
+    const queries = queriesFor(entities);
+    const options = { top: 5, explain: true };
+    expect(await loaded.matchCompanies(queries, options)).toEqual(
+      await built.matchCompanies(queries, options),
+    );
+    await Promise.all([built.close(), loaded.close()]);
+  });
+
+  it('hold the whole index: a loaded matcher saves a byte-identical snapshot', async () => {
+    const built = await createMatcher({ entities }, { threads: 0 });
+    const first = join(directory, 'first.index');
+    const second = join(directory, 'second.index');
+    built.saveSnapshot(first, 'tag');
+    const loaded = loadMatcherSnapshot(first, 'tag', { threads: 0 });
+    loaded.saveSnapshot(second, 'tag');
+    expect(readFileSync(second).equals(readFileSync(first))).toBe(true);
+    await Promise.all([built.close(), loaded.close()]);
+  });
+
+  it('work with the scoring pool in worker threads', async () => {
+    const built = await createMatcher({ entities }, { threads: 0 });
+    const path = join(directory, 'pool.index');
+    built.saveSnapshot(path, 'pool');
+    const loaded = loadMatcherSnapshot(path, 'pool', { threads: 2 });
+    const queries = queriesFor(entities).slice(0, 200);
+    expect(await loaded.matchCompanies(queries, { top: 3 })).toEqual(
+      await built.matchCompanies(queries, { top: 3 }),
+    );
+    await Promise.all([built.close(), loaded.close()]);
+  });
+
+  describe('are refused with IndexSnapshotError, so the caller builds instead', () => {
+    const small = entities.slice(0, 50);
+    const saved = async (name: string, tag = 'tag') => {
+      const matcher = await createMatcher({ entities: small }, { threads: 0 });
+      const path = join(directory, name);
+      matcher.saveSnapshot(path, tag);
+      await matcher.close();
+      return path;
+    };
+    const refusal = (path: string, tag = 'tag') => {
+      try {
+        loadMatcherSnapshot(path, tag, { threads: 0 });
+      } catch (error) {
+        expect(error).toBeInstanceOf(IndexSnapshotError);
+        return (error as IndexSnapshotError).reason;
+      }
+      throw new Error('the snapshot was accepted');
+    };
+
+    it('when there is none', () => {
+      expect(refusal(join(directory, 'absent.index'))).toBe('missing');
+    });
+
+    it('when it was built from other entities (another tag)', async () => {
+      expect(refusal(await saved('tagged.index', 'content-1'), 'content-2')).toBe('other_source');
+    });
+
+    it('when another version of the engine wrote it', async () => {
+      const path = await saved('other-engine.index');
+      const bytes = readFileSync(path);
+      const at = bytes.indexOf('"fingerprint":"') + '"fingerprint":"'.length;
+      bytes[at] = bytes[at] === 0x30 ? 0x31 : 0x30; // one hex digit of the fingerprint changed
+      writeFileSync(path, bytes);
+      expect(refusal(path)).toBe('other_engine');
+    });
+
+    it('when it is truncated', async () => {
+      const path = await saved('truncated.index');
+      const bytes = readFileSync(path);
+      writeFileSync(path, bytes.subarray(0, bytes.length - 16));
+      expect(refusal(path)).toBe('damaged');
+    });
+
+    it('when it is not a snapshot at all', () => {
+      const path = join(directory, 'not-a-snapshot.index');
+      writeFileSync(path, '{"ce_id": "ce_1"}\n');
+      expect(refusal(path)).toBe('damaged');
+    });
+  });
+});
