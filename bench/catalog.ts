@@ -1,5 +1,6 @@
 /**
- * The certificate catalog: import rate from an NDJSON entity file, and lookups by ce_id and cert_id.
+ * The certificate catalog: import rate from an NDJSON entity file, and lookups by ce_id and cert_id as the
+ * service makes them (the UTF-8 JSON it answers with).
  * Run: node --import tsx bench/catalog.ts [--entities 100000]
  */
 
@@ -10,12 +11,12 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Catalog } from '../src/catalog/index.js';
 import { registryEntities } from '../src/data/generate-registry.js';
-import { type Figure, printFigures, writeResults } from './report.js';
+import { type Figure, percentile, printFigures, writeResults } from './report.js';
 
 const { values } = parseArgs({
   options: {
     entities: { type: 'string', default: '100000' },
-    lookups: { type: 'string', default: '200000' },
+    lookups: { type: 'string', default: '100000' },
   },
 });
 const count = Number(values.entities);
@@ -37,13 +38,25 @@ const summary = await catalog.importFile(file);
 const entitiesPerSecond = summary.imported / summary.seconds;
 
 const lookups = Number(values.lookups);
-let started = performance.now();
-for (let i = 0; i < lookups; i++) catalog.entityJson(ids[(i * 7919) % ids.length] as string);
-const entityLookupsPerSecond = lookups / ((performance.now() - started) / 1000);
-started = performance.now();
-for (let i = 0; i < lookups; i++)
-  catalog.certificateJson(certificateIds[(i * 7919) % certificateIds.length] as string);
-const certificateLookupsPerSecond = lookups / ((performance.now() - started) / 1000);
+/** Lookups per second, the median of five rounds: the machine is shared, and one round can catch a stall. */
+function lookupRate(lookup: (i: number) => unknown): number {
+  const rates: number[] = [];
+  for (let round = 0; round < 5; round++) {
+    const started = performance.now();
+    for (let i = 0; i < lookups; i++) lookup(i);
+    rates.push(lookups / ((performance.now() - started) / 1000));
+  }
+  return percentile(
+    rates.sort((a, b) => a - b),
+    0.5,
+  );
+}
+const entityLookupsPerSecond = lookupRate((i) =>
+  catalog.entityDocument(ids[(i * 7919) % ids.length] as string),
+);
+const certificateLookupsPerSecond = lookupRate((i) =>
+  catalog.certificateDocument(certificateIds[(i * 7919) % certificateIds.length] as string),
+);
 catalog.close();
 rmSync(directory, { recursive: true, force: true });
 
@@ -56,14 +69,14 @@ const figures: Figure[] = [
     meets: entitiesPerSecond >= 20_000,
   },
   {
-    name: 'lookups by ce_id with certificates (JSON text)',
+    name: "lookups by ce_id with certificates (the answer's JSON bytes)",
     value: Math.round(entityLookupsPerSecond),
     unit: '/s',
     target: '≥ 100,000',
     meets: entityLookupsPerSecond >= 100_000,
   },
   {
-    name: 'lookups by cert_id (JSON text)',
+    name: "lookups by cert_id (the answer's JSON bytes)",
     value: Math.round(certificateLookupsPerSecond),
     unit: '/s',
     target: '≥ 100,000',

@@ -2,8 +2,11 @@
  * The certificate catalog: certified entities and their certificates in SQLite, so that the service returns
  * them without keeping certificate data in the JavaScript heap. The matching index is built from it.
  *
- * A certificate that covers several entities is stored once and linked to each. Re-importing upserts by
- * `updated_at`: a line older than what is stored changes nothing.
+ * Each entity is stored as its answer document (UTF-8 JSON) holding the certificates that cover it alone,
+ * so a lookup reads one row and parses nothing; a certificate that covers several entities is stored once
+ * and appended to each covered entity's certificates when read (after the entity's own). Re-importing
+ * upserts by `updated_at`: a line older than what is stored changes nothing; a newer one replaces the
+ * entity with the certificates it lists.
  *
  * @example
  * ```ts
@@ -18,10 +21,12 @@ import Database from 'better-sqlite3';
 import { Piscina } from 'piscina';
 import type { CertificateRecord, CertifiedEntityRecord } from '../engine/index.js';
 import { workerLocation } from '../runtime/worker-location.js';
-import type { StoredEntity } from './entity-line.js';
+import { certificateJsonPrefix, type StoredEntity } from './entity-line.js';
 import type { ParseChunkResult, ParseChunkTask } from './import-worker.js';
 
 export { type CatalogMatcher, indexSnapshotPath, openCatalogMatcher } from './catalog-matcher.js';
+
+const comma = Buffer.from(',');
 
 /** Bytes of the catalog file mapped into memory for reads. */
 const catalogMmapBytes = 2 ** 30;
@@ -41,38 +46,45 @@ const maxChunksInFlight = 4;
 const newline = 0x0a;
 
 /**
- * The catalog's storage format. An entity is stored as its JSON text without certificates, so that a lookup
- * concatenates stored text instead of parsing and re-serializing it. Format 3 adds the content id (format 2
- * files are migrated in place: the id is a new table); a file of any other format is refused.
+ * The catalog's storage format. Format 4 stores each entity as its answer document with its own certificates
+ * inside (see entity-line.ts). A file of any other format is refused rather than misread.
  */
-const catalogFormat = 3;
-const migratableFormat = 2;
+const catalogFormat = 4;
 
 /**
- * Larger pages than SQLite's 4 KiB: a record with its addresses is ~0.6 KiB and a certificate ~1 KiB, so
- * 16 KiB pages halve the B-tree depth and the page splits of random-key inserts (measured on 30k entities with
- * 3 certificates each: 19k -> 27k rows of entities/s).
+ * Larger pages than SQLite's 4 KiB: an entity's document is ~1–4 KiB, so 16 KiB pages keep it on one page
+ * (no overflow chain to follow) and halve the B-tree depth of the random-key indexes.
  */
 const catalogPageBytes = 16_384;
 
 const schema = `
+-- The answer document of each entity (UTF-8 JSON, certificates last, holding those that cover it alone).
 CREATE TABLE IF NOT EXISTS entities (
-  ce_id TEXT PRIMARY KEY,
-  body TEXT NOT NULL,
+  -- Explicit, so that VACUUM keeps it: own_certificates point at entities by it (one B-tree step, not two).
+  entity_id INTEGER PRIMARY KEY,
+  ce_id TEXT NOT NULL UNIQUE,
+  name TEXT NOT NULL,
+  document BLOB NOT NULL,
+  -- Bytes before ',"certificates":[': the entity without certificates, which the matching index reads.
+  certificates_at INTEGER NOT NULL,
+  -- The shared certificates it holds, space-separated in the line's order; NULL when none.
+  shared_ids TEXT,
   updated_at INTEGER NOT NULL
 );
-CREATE TABLE IF NOT EXISTS certificates (
+-- Where each certificate covering one entity sits in that entity's document. A row can outlive its
+-- certificate (the entity was updated without it); a lookup checks the bytes start with the certificate.
+CREATE TABLE IF NOT EXISTS own_certificates (
   cert_id TEXT PRIMARY KEY,
-  body TEXT NOT NULL,
+  entity_id INTEGER NOT NULL,
+  start INTEGER NOT NULL,
+  length INTEGER NOT NULL
+) WITHOUT ROWID;
+-- Certificates covering several entities, each stored once.
+CREATE TABLE IF NOT EXISTS shared_certificates (
+  cert_id TEXT PRIMARY KEY,
+  body BLOB NOT NULL,
   updated_at INTEGER NOT NULL
 );
--- Links only from entity to certificate: a certificate's own body lists the entities it covers, so no index
--- by certificate is kept (it cost 15% of the import).
-CREATE TABLE IF NOT EXISTS entity_certificates (
-  ce_id TEXT NOT NULL REFERENCES entities (ce_id),
-  cert_id TEXT NOT NULL REFERENCES certificates (cert_id),
-  PRIMARY KEY (ce_id, cert_id)
-) WITHOUT ROWID;
 -- content_id changes in the same transaction as any change to the entities: a matching-index snapshot
 -- tagged with it is current exactly when the ids are equal.
 CREATE TABLE IF NOT EXISTS catalog_meta (
@@ -115,11 +127,13 @@ export class Catalog {
   readonly path: string;
   readonly #database: Database.Database;
   readonly #upsertEntity: Database.Statement;
-  readonly #upsertCertificate: Database.Statement;
-  readonly #link: Database.Statement;
-  readonly #entityWithCertificates: Database.Statement;
-  readonly #certificateById: Database.Statement;
+  readonly #placeOwnCertificate: Database.Statement;
+  readonly #upsertSharedCertificate: Database.Statement;
   readonly #renewContentId: Database.Statement;
+  readonly #entityById: Database.Statement;
+  readonly #entityWithNameById: Database.Statement;
+  readonly #sharedCertificateById: Database.Statement;
+  readonly #ownCertificateById: Database.Statement;
 
   constructor(path: string) {
     this.path = path;
@@ -127,7 +141,7 @@ export class Catalog {
     const found = this.#database.pragma('user_version', { simple: true }) as number;
     const empty =
       this.#database.prepare("SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table'").pluck().get() === 0;
-    if (!empty && found !== catalogFormat && found !== migratableFormat) {
+    if (!empty && found !== catalogFormat) {
       this.#database.close();
       throw new CatalogFormatError(path, found);
     }
@@ -142,30 +156,43 @@ export class Catalog {
     this.#database.pragma(`cache_size = -${catalogCacheKiB}`);
     this.#database.exec(schema);
     this.#database.pragma(`user_version = ${catalogFormat}`);
-    this.#upsertEntity = this.#database.prepare(`
-      INSERT INTO entities (ce_id, body, updated_at) VALUES (?, ?, ?)
-      ON CONFLICT (ce_id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at
-      WHERE excluded.updated_at > entities.updated_at`);
-    this.#upsertCertificate = this.#database.prepare(`
-      INSERT INTO certificates (cert_id, body, updated_at) VALUES (?, ?, ?)
-      ON CONFLICT (cert_id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at
-      WHERE excluded.updated_at > certificates.updated_at`);
-    this.#link = this.#database.prepare(
-      'INSERT OR IGNORE INTO entity_certificates (ce_id, cert_id) VALUES (?, ?)',
+    this.#upsertEntity = this.#database
+      .prepare(`
+      INSERT INTO entities (ce_id, name, document, certificates_at, shared_ids, updated_at)
+      VALUES (?, ?, ?, ?, ?, ?)
+      ON CONFLICT (ce_id) DO UPDATE SET name = excluded.name, document = excluded.document,
+        certificates_at = excluded.certificates_at, shared_ids = excluded.shared_ids,
+        updated_at = excluded.updated_at
+      WHERE excluded.updated_at > entities.updated_at
+      RETURNING entity_id`)
+      .pluck();
+    this.#placeOwnCertificate = this.#database.prepare(
+      'INSERT OR REPLACE INTO own_certificates (cert_id, entity_id, start, length) VALUES (?, ?, ?, ?)',
     );
-    // One statement per lookup: the entity's row, then one row per certificate (NULL when it has none).
-    this.#entityWithCertificates = this.#database
-      .prepare(
-        `SELECT e.body, c.body FROM entities e
-         LEFT JOIN entity_certificates l ON l.ce_id = e.ce_id
-         LEFT JOIN certificates c ON c.cert_id = l.cert_id
-         WHERE e.ce_id = ? ORDER BY l.cert_id`,
-      )
-      .raw();
-    this.#certificateById = this.#database.prepare('SELECT body FROM certificates WHERE cert_id = ?').pluck();
+    this.#upsertSharedCertificate = this.#database.prepare(`
+      INSERT INTO shared_certificates (cert_id, body, updated_at) VALUES (?, ?, ?)
+      ON CONFLICT (cert_id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at
+      WHERE excluded.updated_at > shared_certificates.updated_at`);
     this.#renewContentId = this.#database.prepare(
       "UPDATE catalog_meta SET value = lower(hex(randomblob(16))) WHERE key = 'content_id'",
     );
+    // Two statements: the name costs a string per lookup (~15%), and most callers have it already.
+    this.#entityById = this.#database
+      .prepare('SELECT document, shared_ids FROM entities WHERE ce_id = ?')
+      .raw();
+    this.#entityWithNameById = this.#database
+      .prepare('SELECT document, shared_ids, name FROM entities WHERE ce_id = ?')
+      .raw();
+    this.#sharedCertificateById = this.#database
+      .prepare('SELECT body FROM shared_certificates WHERE cert_id = ?')
+      .pluck();
+    // substr on a BLOB counts bytes, from 1.
+    this.#ownCertificateById = this.#database
+      .prepare(
+        `SELECT substr(e.document, o.start + 1, o.length) FROM own_certificates o
+         JOIN entities e ON e.entity_id = o.entity_id WHERE o.cert_id = ?`,
+      )
+      .pluck();
   }
 
   /**
@@ -210,9 +237,11 @@ export class Catalog {
       certificates: 0,
       seconds: 0,
     };
-    const writeBatch = this.#database.transaction((entities: StoredEntity[]) => {
+    const writeBatch = this.#database.transaction((chunks: ParseChunkResult[]) => {
       const changesBefore = summary.imported + summary.certificates;
-      for (const entity of entities) this.#store(entity, summary);
+      for (const { documents, entities } of chunks) {
+        for (const entity of entities) this.#store(documents, entity, summary);
+      }
       if (summary.imported + summary.certificates > changesBefore) this.#renewContentId.run();
     });
     const { filename, execArgv } = workerLocation('import-worker', import.meta.url);
@@ -221,7 +250,8 @@ export class Catalog {
     const threads = availableParallelism();
     const pool = new Piscina({ filename, execArgv, minThreads: threads, maxThreads: threads });
     const inFlight: Promise<ParseChunkResult>[] = [];
-    let pending: StoredEntity[] = [];
+    let pending: ParseChunkResult[] = [];
+    let pendingEntities = 0;
     // Results are taken in file order, so line numbers and upsert order follow the file.
     const integrateOldest = async () => {
       const result = await (inFlight.shift() as Promise<ParseChunkResult>);
@@ -230,10 +260,12 @@ export class Catalog {
         options.onBadLine?.({ line: summary.lines + problem.line, message: problem.message });
       }
       summary.lines += result.lines;
-      pending = pending.length === 0 ? result.entities : pending.concat(result.entities);
-      if (pending.length >= importBatchLines) {
+      pending.push(result);
+      pendingEntities += result.entities.length;
+      if (pendingEntities >= importBatchLines) {
         writeBatch(pending);
         pending = [];
+        pendingEntities = 0;
         options.onProgress?.(summary.lines);
       }
     };
@@ -264,22 +296,75 @@ export class Catalog {
     return summary;
   }
 
-  #store(entity: StoredEntity, summary: ImportSummary): void {
-    const written = this.#upsertEntity.run(entity.ceId, entity.body, entity.updatedAt);
+  #store(documents: Uint8Array, entity: StoredEntity, summary: ImportSummary): void {
+    const document = Buffer.from(
+      documents.buffer,
+      documents.byteOffset + entity.documentStart,
+      entity.documentLength,
+    );
+    const sharedIds = entity.shared.length === 0 ? null : entity.shared.map((c) => c.certId).join(' ');
+    const entityId = this.#upsertEntity.get(
+      entity.ceId,
+      entity.name,
+      document,
+      entity.certificatesAt,
+      sharedIds,
+      entity.updatedAt,
+    ) as number | undefined;
     // The upsert's WHERE clause refuses a line no newer than the stored entity: then nothing changes.
-    if (written.changes === 0) {
+    if (entityId === undefined) {
       summary.unchanged++;
       return;
     }
-    for (const certificate of entity.certificates) {
-      if (
-        this.#upsertCertificate.run(certificate.certId, certificate.body, certificate.updatedAt).changes > 0
-      ) {
+    for (const certificate of entity.own) {
+      this.#placeOwnCertificate.run(certificate.certId, entityId, certificate.start, certificate.length);
+      summary.certificates++;
+    }
+    for (const certificate of entity.shared) {
+      const body = Buffer.from(certificate.body, 'utf8');
+      if (this.#upsertSharedCertificate.run(certificate.certId, body, certificate.updatedAt).changes > 0) {
         summary.certificates++;
       }
-      this.#link.run(entity.ceId, certificate.certId);
     }
     summary.imported++;
+  }
+
+  /**
+   * An entity with all its certificates as the UTF-8 JSON the API answers with; undefined when unknown. One
+   * row read for an entity without shared certificates; nothing is parsed.
+   */
+  entityDocument(ceId: string): Buffer | undefined {
+    const row = this.#entityById.get(ceId) as [Buffer, string | null] | undefined;
+    return row === undefined ? undefined : this.#withSharedCertificates(row[0], row[1]);
+  }
+
+  /** {@link entityDocument} and the entity's name, for callers that do not have it. */
+  entityDocumentAndName(ceId: string): { json: Buffer; name: string } | undefined {
+    const row = this.#entityWithNameById.get(ceId) as [Buffer, string | null, string] | undefined;
+    return row === undefined
+      ? undefined
+      : { json: this.#withSharedCertificates(row[0], row[1]), name: row[2] };
+  }
+
+  /** The document with the shared certificates it lists appended to its certificates array. */
+  #withSharedCertificates(document: Buffer, sharedIds: string | null): Buffer {
+    if (sharedIds === null) return document;
+    const shared: Buffer[] = [];
+    for (const certId of sharedIds.split(' ')) {
+      const body = this.#sharedCertificateById.get(certId) as Buffer | undefined;
+      if (body !== undefined) shared.push(body);
+    }
+    if (shared.length === 0) return document;
+    // The document ends with the certificates array's `]}`.
+    const closing = document.length - 2;
+    const hasOwn = document[closing - 1] !== 0x5b; // '['
+    const pieces: Buffer[] = [document.subarray(0, closing)];
+    shared.forEach((body, i) => {
+      if (i > 0 || hasOwn) pieces.push(comma);
+      pieces.push(body);
+    });
+    pieces.push(document.subarray(closing));
+    return Buffer.concat(pieces);
   }
 
   /** An entity with all its certificates, or undefined. */
@@ -288,36 +373,38 @@ export class Catalog {
     return json === undefined ? undefined : (JSON.parse(json) as CatalogEntity);
   }
 
-  /**
-   * The same entity as JSON text, assembled from the stored bodies without parsing them: what a service sends
-   * on the wire.
-   */
+  /** The same entity as JSON text. */
   entityJson(ceId: string): string | undefined {
-    const rows = this.#entityWithCertificates.all(ceId) as [string, string | null][];
-    const first = rows[0];
-    if (first === undefined) return undefined;
-    const certificates = first[1] === null ? '' : rows.map((row) => row[1]).join(',');
-    return `${first[0].slice(0, -1)},"certificates":[${certificates}]}`;
+    return this.entityDocument(ceId)?.toString('utf8');
   }
 
-  /** One certificate as stored JSON text, or undefined. */
+  /** One certificate as the UTF-8 JSON the API answers with, or undefined. */
+  certificateDocument(certId: string): Buffer | undefined {
+    const own = this.#ownCertificateById.get(certId) as Buffer | undefined;
+    // A placement whose entity was since updated without the certificate points at other bytes.
+    const prefix = Buffer.from(certificateJsonPrefix(certId), 'utf8');
+    if (own?.subarray(0, prefix.length).equals(prefix)) return own;
+    return this.#sharedCertificateById.get(certId) as Buffer | undefined;
+  }
+
+  /** One certificate as JSON text, or undefined. */
   certificateJson(certId: string): string | undefined {
-    return this.#certificateById.get(certId) as string | undefined;
+    return this.certificateDocument(certId)?.toString('utf8');
   }
 
   /** One certificate, or undefined. */
   certificate(certId: string): CertificateRecord | undefined {
-    const body = this.#certificateById.get(certId) as string | undefined;
-    return body === undefined ? undefined : (JSON.parse(body) as CertificateRecord);
+    const json = this.certificateJson(certId);
+    return json === undefined ? undefined : (JSON.parse(json) as CertificateRecord);
   }
 
   /** Every entity without its certificates, streamed from disk: what the matching index is built from. */
   *entitiesForIndex(): Generator<CertifiedEntityRecord> {
-    for (const body of this.#database
-      .prepare('SELECT body FROM entities ORDER BY rowid')
+    for (const prefix of this.#database
+      .prepare('SELECT CAST(substr(document, 1, certificates_at) AS TEXT) FROM entities ORDER BY entity_id')
       .pluck()
       .iterate() as Iterable<string>) {
-      yield JSON.parse(body) as CertifiedEntityRecord;
+      yield JSON.parse(`${prefix}}`) as CertifiedEntityRecord;
     }
   }
 
@@ -325,8 +412,12 @@ export class Catalog {
     return this.#database.prepare('SELECT COUNT(*) FROM entities').pluck().get() as number;
   }
 
+  /** Certificates stored: each covering one entity in that entity's document, each shared one once. */
   get certificateCount(): number {
-    return this.#database.prepare('SELECT COUNT(*) FROM certificates').pluck().get() as number;
+    return this.#database
+      .prepare('SELECT (SELECT COUNT(*) FROM own_certificates) + (SELECT COUNT(*) FROM shared_certificates)')
+      .pluck()
+      .get() as number;
   }
 
   close(): void {

@@ -54,12 +54,15 @@ const companyResponse = {
   },
 } as const;
 
-/** The company object of the API: how it matched, then the stored entity with its certificates. */
+/**
+ * The company object of the API: how it matched, then the stored entity document with its certificates,
+ * spliced as bytes (the document is never decoded or parsed).
+ */
 function companyJson(
   match: Pick<CompanyMatch, 'matched_certified_entity_name' | 'match_score' | 'match_type' | 'explanation'>,
-  entityJson: string,
+  entityDocument: Buffer,
   index?: number,
-): string {
+): Buffer {
   const head = JSON.stringify({
     ...(index === undefined ? {} : { companies_request_index: index }),
     matched_certified_entity_name: match.matched_certified_entity_name,
@@ -68,10 +71,24 @@ function companyJson(
     match_score: match.match_score,
     ...(match.explanation ? { match_explanation: match.explanation } : {}),
   });
-  return `${head.slice(0, -1)},${entityJson.slice(1)}`;
+  return Buffer.concat([Buffer.from(`${head.slice(0, -1)},`, 'utf8'), entityDocument.subarray(1)]);
 }
 
-function sendJson(reply: FastifyReply, json: string, status = 200): FastifyReply {
+/** `{"results":[...]}` from JSON pieces, some already bytes. */
+function resultsJson(results: (string | Buffer)[]): Buffer {
+  const pieces: Buffer[] = [resultsOpen];
+  results.forEach((result, i) => {
+    if (i > 0) pieces.push(comma);
+    pieces.push(typeof result === 'string' ? Buffer.from(result, 'utf8') : result);
+  });
+  pieces.push(resultsClose);
+  return Buffer.concat(pieces);
+}
+const resultsOpen = Buffer.from('{"results":[');
+const resultsClose = Buffer.from(']}');
+const comma = Buffer.from(',');
+
+function sendJson(reply: FastifyReply, json: string | Buffer, status = 200): FastifyReply {
   return reply.code(status).type('application/json; charset=utf-8').send(json);
 }
 
@@ -81,7 +98,7 @@ function explainOf(request: FastifyRequest): boolean {
 
 /** One matched request, answered: its company JSON and its charge, or the problem it got. */
 type Answer =
-  | { json: string; charge: VerificationCharge }
+  | { json: Buffer; charge: VerificationCharge }
   | { problem: Problem; charge?: VerificationCharge };
 
 export function registerVerificationRoutes(app: FastifyInstance, context: ServiceContext): void {
@@ -104,7 +121,7 @@ export function registerVerificationRoutes(app: FastifyInstance, context: Servic
       });
       return { problem: notFound('No certified entity matches at or above the match rate.'), charge };
     }
-    const entity = catalog.entityJson(best.ce_id);
+    const entity = catalog.entityDocument(best.ce_id);
     if (entity === undefined) {
       // The index and the catalog disagree (a catalog changed under a running service): answer nothing,
       // charge nothing.
@@ -203,7 +220,7 @@ export function registerVerificationRoutes(app: FastifyInstance, context: Servic
           ? answer.json
           : JSON.stringify({ companies_request_index: index, error: itemError(answer.problem) }),
       );
-      return sendJson(reply, `{"results":[${results.join(',')}]}`);
+      return sendJson(reply, resultsJson(results));
     },
   );
 
@@ -243,20 +260,19 @@ export function registerVerificationRoutes(app: FastifyInstance, context: Servic
   ): Promise<{ answers: (Answer & { ceId: string })[]; charges: VerificationCharge[] }> => {
     const answers = await Promise.all(
       ids.map(async (ceId): Promise<Answer & { ceId: string }> => {
-        const entity = catalog.entityJson(ceId);
+        const entity = catalog.entityDocumentAndName(ceId);
         if (entity === undefined) return { ceId, problem: notFound(`No certified entity ${ceId}.`) };
         try {
           const charge = await recordVerification(context, staff, endpoint, {
             ceId,
             matchType: 'exactly_matched',
           });
-          const name = (JSON.parse(entity) as { certified_entity_name: string }).certified_entity_name;
           const match = {
-            matched_certified_entity_name: name,
+            matched_certified_entity_name: entity.name,
             match_score: 100,
             match_type: 'exactly_matched' as const,
           };
-          return { ceId, json: companyJson(match, entity), charge };
+          return { ceId, json: companyJson(match, entity.json), charge };
         } catch (error) {
           return { ceId, problem: asProblem(error) };
         }
@@ -274,7 +290,7 @@ export function registerVerificationRoutes(app: FastifyInstance, context: Servic
         ? answer.json
         : JSON.stringify({ ce_id: answer.ceId, error: itemError(answer.problem) }),
     );
-    return sendJson(reply, `{"results":[${results.join(',')}]}`);
+    return sendJson(reply, resultsJson(results));
   };
 
   app.get(
@@ -353,7 +369,7 @@ export function registerVerificationRoutes(app: FastifyInstance, context: Servic
     async (request, reply) => {
       const staff = staffOf(request);
       const { cert_id: certId } = request.params as { cert_id: string };
-      const certificate = catalog.certificateJson(certId);
+      const certificate = catalog.certificateDocument(certId);
       if (certificate === undefined) {
         const charge = await recordVerification(context, staff, '/certificate/{cert_id}', {
           ceId: null,
@@ -362,8 +378,9 @@ export function registerVerificationRoutes(app: FastifyInstance, context: Servic
         setCreditHeaders(context, reply, staff, [charge]);
         throw notFound(`No certificate ${certId}.`);
       }
-      const covered = (JSON.parse(certificate) as { certified_entities?: { ce_id: string }[] })
-        .certified_entities?.[0]?.ce_id;
+      const covered = (
+        JSON.parse(certificate.toString('utf8')) as { certified_entities?: { ce_id: string }[] }
+      ).certified_entities?.[0]?.ce_id;
       const charge = await recordVerification(context, staff, '/certificate/{cert_id}', {
         ceId: covered ?? null,
         matchType: covered ? 'exactly_matched' : 'not_found',

@@ -146,19 +146,80 @@ describe('the certificate catalog', () => {
     expect(() => new Catalog(path)).toThrow(CatalogFormatError);
   });
 
-  it('migrates a format-2 catalog in place, keeping its entities', async () => {
-    const path = join(directory, 'format-2.db');
-    const catalog = new Catalog(path);
-    await catalog.importFile(file('format-2.ndjson', [JSON.stringify(entities[0])]));
+  it('drops a certificate a newer line no longer lists: neither the entity nor a lookup returns it', async () => {
+    const catalog = new Catalog(join(directory, 'dropped.db'));
+    const original = entities.find(
+      (entity) => (entity.certificates?.filter((c) => c.certified_entities.length === 1).length ?? 0) >= 2,
+    ) as (typeof entities)[number];
+    expect(original, 'the generator makes entities with two certificates of their own').toBeDefined();
+    await catalog.importFile(file('dropped-1.ndjson', [JSON.stringify(original)]));
+    const own = (original.certificates ?? []).filter((c) => c.certified_entities.length === 1);
+    const [kept, dropped] = own as [NonNullable<(typeof own)[number]>, NonNullable<(typeof own)[number]>];
+    expect(catalog.certificate(dropped.cert_id)).toEqual(dropped);
+    const newer = {
+      ...original,
+      certificates: (original.certificates ?? []).filter((c) => c.cert_id !== dropped.cert_id),
+      updated_at: (original.updated_at ?? 0) + 1,
+    };
+    await catalog.importFile(file('dropped-2.ndjson', [JSON.stringify(newer)]));
+    expect(catalog.entity(original.ce_id)?.certificates.map((c) => c.cert_id)).not.toContain(dropped.cert_id);
+    expect(catalog.certificate(dropped.cert_id)).toBeUndefined();
+    expect(catalog.certificate(kept.cert_id)).toEqual(kept);
     catalog.close();
-    const downgraded = new Database(path);
-    downgraded.exec('DROP TABLE catalog_meta');
-    downgraded.pragma('user_version = 2');
-    downgraded.close();
-    const migrated = new Catalog(path);
-    expect(migrated.entity(entities[0]?.ce_id as string)?.ce_id).toBe(entities[0]?.ce_id);
-    expect(migrated.contentId).toMatch(/^[0-9a-f]{32}$/);
-    migrated.close();
+  });
+
+  it('updates a shared certificate once, through any covered entity, for every entity it covers', async () => {
+    const catalog = new Catalog(join(directory, 'shared-update.db'));
+    await catalog.importFile(
+      file(
+        'shared-1.ndjson',
+        entities.map((entity) => JSON.stringify(entity)),
+      ),
+    );
+    const holder = entities.find((entity) =>
+      entity.certificates?.some((c) => c.certified_entities.length > 1),
+    ) as (typeof entities)[number];
+    const certificate = holder.certificates?.find((c) => c.certified_entities.length > 1) as NonNullable<
+      typeof holder.certificates
+    >[number];
+    const changedStatus =
+      certificate.certification_status === 'withdrawn' ? ('suspended' as const) : ('withdrawn' as const);
+    const renewed = {
+      ...certificate,
+      certification_status: changedStatus,
+      updated_at: (certificate.updated_at ?? 0) + 1,
+    };
+    const newer = {
+      ...holder,
+      certificates: holder.certificates?.map((c) => (c.cert_id === certificate.cert_id ? renewed : c)),
+      updated_at: (holder.updated_at ?? 0) + 1,
+    };
+    await catalog.importFile(file('shared-2.ndjson', [JSON.stringify(newer)]));
+    for (const covered of certificate.certified_entities) {
+      const listed = catalog
+        .entity(covered.ce_id)
+        ?.certificates.find((c) => c.cert_id === certificate.cert_id);
+      expect(listed?.certification_status, covered.ce_id).toBe(changedStatus);
+    }
+    expect(catalog.certificate(certificate.cert_id)?.certification_status).toBe(changedStatus);
+    catalog.close();
+  });
+
+  it('skips a line whose updated_at is not a timestamp, or that lists a certificate twice', async () => {
+    const catalog = new Catalog(join(directory, 'timestamps.db'));
+    const [first, second] = entities as [(typeof entities)[number], (typeof entities)[number]];
+    const problems: string[] = [];
+    const summary = await catalog.importFile(
+      file('timestamps.ndjson', [
+        JSON.stringify({ ...first, updated_at: '2099-01-01T00:00:00Z' }),
+        JSON.stringify({ ...second, certificates: [second.certificates?.[0], second.certificates?.[0]] }),
+      ]),
+      { onBadLine: (problem) => problems.push(problem.message) },
+    );
+    expect(summary).toMatchObject({ imported: 0, skipped: 2 });
+    expect(problems[0]).toContain('updated_at');
+    expect(problems[1]).toContain('listed twice');
+    catalog.close();
   });
 
   it('changes its content id when an import changes something, and only then', async () => {
@@ -173,7 +234,7 @@ describe('the certificate catalog', () => {
     const changed = {
       ...entities[0],
       certified_entity_name: 'Renamed Holdings Ltd',
-      updated_at: '2099-01-01T00:00:00Z',
+      updated_at: (entities[0]?.updated_at ?? 0) + 1,
     };
     await catalog.importFile(file('content-id-changed.ndjson', [JSON.stringify(changed)]));
     expect(catalog.contentId).not.toBe(imported);
@@ -202,7 +263,7 @@ describe('the certificate catalog', () => {
     const renamed = {
       ...entities[5],
       certified_entity_name: 'Zyxwv Quantum Plc',
-      updated_at: '2099-01-01T00:00:00Z',
+      updated_at: (entities[5]?.updated_at ?? 0) + 1,
     };
     await catalog.importFile(file('snapshot-renamed.ndjson', [JSON.stringify(renamed)]));
     const third = await openCatalogMatcher(catalog, { threads: 0 });

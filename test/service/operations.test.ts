@@ -160,7 +160,7 @@ describe('operating the service', () => {
   it('answers an unexpected failure with a 500 that leaks nothing but the request id', async () => {
     const broken = new Proxy(service.catalog, {
       get(target, property) {
-        if (property === 'entityJson') {
+        if (property === 'entityDocument') {
           return () => {
             throw new Error('SQLITE_CORRUPT at /secret/path/catalog.db');
           };
