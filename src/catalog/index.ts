@@ -382,8 +382,9 @@ export class Catalog {
   certificateDocument(certId: string): Buffer | undefined {
     const own = this.#ownCertificateById.get(certId) as Buffer | undefined;
     // A placement whose entity was since updated without the certificate points at other bytes.
-    const prefix = Buffer.from(certificateJsonPrefix(certId), 'utf8');
-    if (own?.subarray(0, prefix.length).equals(prefix)) return own;
+    // (Certificate ids are ASCII, so latin1 reads the prefix exactly.)
+    const prefix = certificateJsonPrefix(certId);
+    if (own !== undefined && own.toString('latin1', 0, prefix.length) === prefix) return own;
     return this.#sharedCertificateById.get(certId) as Buffer | undefined;
   }
 
