@@ -300,7 +300,13 @@ export class CandidateIndex {
     const known = [...new Set(tokens)].filter((token) => this.#frequency(country, token) > 0);
     if (known.length < 2) return;
     const evidence = known.reduce((sum, token) => sum + idf(this.#frequency(country, token)), 0);
-    credit(index.search(known.join(' '), { limit: allTokensLimit }) as number[], evidence);
+    // Each word's posting list as FlexSearch holds it (a one-word search with a limit at least its length
+    // returns the list itself, no copy), intersected here: FlexSearch's multi-word search counts every id of
+    // every list in an object, ~5 ms for two words of 50k records each, a fifth of the server's CPU at load.
+    const postings = known
+      .map((token) => index.search(token, { limit: this.#frequency(country, token) }) as number[])
+      .sort((a, b) => a.length - b.length);
+    credit(intersectAscending(postings, allTokensLimit), evidence);
   }
 
   #wholeName(country: number, tokens: readonly string[]): number[] {
@@ -367,6 +373,45 @@ function* oneEditSpellings(token: string): Generator<string> {
       if (i < token.length) yield head + letter + token.slice(i + 1);
     }
   }
+}
+
+/**
+ * The first `limit` ids present in every list. Each list must be ascending (posting lists are: records are
+ * added in id order) and the shortest must come first. Walks the shortest list and finds each id in the
+ * others by galloping search from where the previous one was found, so the cost follows the shortest list
+ * (times a logarithm), not the sum of the lists.
+ */
+export function intersectAscending(lists: readonly (readonly number[])[], limit: number): number[] {
+  const [shortest, ...others] = lists;
+  if (!shortest) return [];
+  const cursors = others.map(() => 0);
+  const found: number[] = [];
+  candidates: for (const id of shortest) {
+    for (let k = 0; k < others.length; k++) {
+      const list = others[k] as readonly number[];
+      // Gallop to a window [low, high) whose end is past id, then binary-search it for the first ≥ id.
+      let low = cursors[k] as number;
+      let step = 1;
+      let high = low;
+      while (high < list.length && (list[high] as number) < id) {
+        low = high + 1;
+        high = low + step;
+        step *= 2;
+      }
+      high = Math.min(high, list.length);
+      while (low < high) {
+        const middle = (low + high) >>> 1;
+        if ((list[middle] as number) < id) low = middle + 1;
+        else high = middle;
+      }
+      cursors[k] = low;
+      if (low === list.length) break candidates; // every later id is larger still: no more matches
+      if (list[low] !== id) continue candidates;
+    }
+    found.push(id);
+    if (found.length >= limit) break;
+  }
+  return found;
 }
 
 /** resolution 1: one posting list per term; FlexSearch's positional ranking is not used (measured: -20% build). */

@@ -1,0 +1,43 @@
+import fc from 'fast-check';
+import FlexSearch from 'flexsearch';
+import { describe, expect, it } from 'vitest';
+import { intersectAscending } from '../../src/engine/candidate-index.js';
+
+const ascendingList = fc
+  .uniqueArray(fc.integer({ min: 0, max: 2_000 }), { maxLength: 400 })
+  .map((ids) => ids.sort((a, b) => a - b));
+
+describe('posting-list intersection', () => {
+  it('finds exactly the ids every list holds, in order, up to the limit (against a naive filter)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(ascendingList, { minLength: 1, maxLength: 4 }),
+        fc.integer({ min: 1, max: 500 }),
+        (lists, limit) => {
+          const sorted = [...lists].sort((a, b) => a.length - b.length);
+          const naive = (sorted[0] ?? []).filter((id) => sorted.every((list) => list.includes(id)));
+          expect(intersectAscending(sorted, limit)).toEqual(naive.slice(0, limit));
+        },
+      ),
+    );
+  });
+
+  it('relies on FlexSearch keeping each posting list in insertion order, also after export and import', () => {
+    const { Index, Charset } = FlexSearch;
+    const options = { tokenize: 'strict', encoder: Charset.Exact, resolution: 1 } as const;
+    const built = new Index(options);
+    const words = ['alpha', 'beta', 'gamma', 'delta'];
+    for (let id = 0; id < 3_000; id++) {
+      built.add(id, words.filter((_, w) => (id * 7 + w * 13) % (w + 2) === 0).join(' ') || 'alpha');
+    }
+    const imported = new Index(options);
+    built.export((key, data) => imported.import(key, data));
+    for (const index of [built, imported]) {
+      for (const word of words) {
+        const list = index.search(word, { limit: 10_000 }) as number[];
+        expect(list.length).toBeGreaterThan(100);
+        expect(list.every((id, i) => i === 0 || id > (list[i - 1] as number))).toBe(true);
+      }
+    }
+  });
+});
