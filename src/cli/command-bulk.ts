@@ -22,7 +22,8 @@ matched_certified_entity_name, match_score, match_type, credits_charged and erro
 
   --input FILE     .csv with a header row, or .ndjson of /company request bodies
   --output FILE    .csv or .ndjson (the format follows the name)
-  --catalog DB     the certificate catalog to match against (certmatch import), or
+  --catalog DB     the certificate catalog to match against (certmatch import; its matching index is
+                   loaded from DB.index when current, else built and saved there), or
   --data FILE      an entity file (NDJSON)
   --ledger DB      the credit ledger (default ./${defaultLedgerPath})
   --api-key KEY    the staff key charged (default $CERTMATCH_API_KEY); required unless --quote

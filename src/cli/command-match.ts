@@ -32,7 +32,8 @@ are also scored for accuracy in the summary. "-" reads standard input / writes s
 
 Options:
   --data FILE        certified entities, NDJSON
-  --catalog DB       or a catalog made by \`certmatch import\` (one of the two is required)
+  --catalog DB       or a catalog made by \`certmatch import\` (one of the two is required); its matching
+                     index is loaded from DB.index when current, else built and saved there
   --input FILE       request bodies, NDJSON (required)
   --output FILE      results, NDJSON (required)
   --match-rate N     match rate for lines that give none (30-100; default: the line's own, else 94)
