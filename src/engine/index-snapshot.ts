@@ -30,7 +30,7 @@ import { fileURLToPath } from 'node:url';
 const magic = Buffer.from('CMINDEX1', 'latin1');
 const alignment = 8;
 /** Bumped when the container or any section's layout changes. */
-const snapshotFormat = 1;
+const snapshotFormat = 2;
 
 /** The snapshot cannot be used; the index has to be built from the entities instead. */
 export class IndexSnapshotError extends Error {
@@ -53,6 +53,11 @@ interface SnapshotHeader {
   format: number;
   fingerprint: string;
   tag: string;
+  /**
+   * SHA-256 of every byte after the header (sections and their padding): a flipped bit in a posting list
+   * would not fail any decoding, it would quietly change answers. Checking costs ~0.3 s at 1M entities.
+   */
+  digest: string;
   meta: Record<string, unknown>;
   sections: SectionEntry[];
 }
@@ -100,18 +105,28 @@ export class SnapshotWriter {
    * old snapshot or the new one, never half of one.
    */
   writeFile(path: string, tag: string): void {
+    const body: Uint8Array[] = [];
+    for (const { bytes } of this.#sections) body.push(bytes, padding(bytes.byteLength));
+    const digest = createHash('sha256');
+    for (const piece of body) digest.update(piece);
     const header: SnapshotHeader = {
       format: snapshotFormat,
       fingerprint: engineFingerprint(),
       tag,
+      digest: digest.digest('hex'),
       meta: this.meta,
       sections: this.#sections.map(({ name, bytes }) => ({ name, byteLength: bytes.byteLength })),
     };
     const headerBytes = Buffer.from(JSON.stringify(header), 'utf8');
     const length = Buffer.alloc(4);
     length.writeUInt32LE(headerBytes.byteLength);
-    const pieces: Uint8Array[] = [magic, length, headerBytes, padding(magic.length + 4 + headerBytes.length)];
-    for (const { bytes } of this.#sections) pieces.push(bytes, padding(bytes.byteLength));
+    const pieces: Uint8Array[] = [
+      magic,
+      length,
+      headerBytes,
+      padding(magic.length + 4 + headerBytes.length),
+      ...body,
+    ];
     const temporary = `${path}.${process.pid}.tmp`;
     const fd = openSync(temporary, 'w');
     try {
@@ -167,12 +182,16 @@ export class SnapshotReader {
     }
     let offset = magic.length + 4 + headerLength;
     offset += (alignment - (offset % alignment)) % alignment;
+    const bodyStart = offset;
     for (const { name, byteLength } of header.sections) {
       this.#sections.set(name, { offset, byteLength });
       offset += byteLength + ((alignment - (byteLength % alignment)) % alignment);
     }
     if (offset !== buffer.length) {
       throw new IndexSnapshotError('damaged', `${path} is truncated or has trailing bytes`);
+    }
+    if (createHash('sha256').update(buffer.subarray(bodyStart)).digest('hex') !== header.digest) {
+      throw new IndexSnapshotError('damaged', `${path} is damaged (its digest does not match)`);
     }
     // Buffers from readFileSync are not pooled at this size, so byteOffset is 0 and sections stay aligned.
     if (buffer.byteOffset % alignment !== 0) buffer = Buffer.from(buffer);

@@ -11,7 +11,7 @@ import { explainNames, type ScoreOptions, scoreNames } from './compare-names.js'
 import { resolveCountry, unknownCountry } from './countries.js';
 import { type CertifiedEntityRecord, certifiedEntityIdPattern } from './entity-record.js';
 import { IdentifierIndex, identifierTypes } from './identifiers.js';
-import { SnapshotReader, SnapshotWriter } from './index-snapshot.js';
+import { IndexSnapshotError, SnapshotReader, SnapshotWriter } from './index-snapshot.js';
 import { readLineBatches } from './line-batches.js';
 import { exactMatchScoreMin, type MatchType, matchTypeOf } from './match-rate.js';
 import { NameStore, NameStoreBuilder } from './name-store.js';
@@ -290,8 +290,9 @@ export class MatcherBuilder {
 export function loadMatcherSnapshot(path: string, tag: string, options: MatcherOptions = {}): Matcher {
   const resolved = resolveOptions(options);
   const snapshot = new SnapshotReader(path, tag);
-  return new Matcher(
-    {
+  let index: IndexParts;
+  try {
+    index = {
       names: NameStore.loadFrom(snapshot, 'names'),
       candidates: CandidateIndex.loadFrom(snapshot, 'candidates', {
         candidatesMax: resolved.candidatesMax,
@@ -300,9 +301,13 @@ export function loadMatcherSnapshot(path: string, tag: string, options: MatcherO
       identifiers: IdentifierIndex.loadFrom(snapshot, 'identifiers'),
       entityIds: PackedStrings.loadFrom(snapshot, 'entityIds'),
       entityNames: PackedStrings.loadFrom(snapshot, 'entityNames'),
-    },
-    resolved,
-  );
+    };
+  } catch (error) {
+    if (error instanceof IndexSnapshotError) throw error;
+    // The digest matched, so this is a snapshot this code cannot decode: rebuilding is always safe.
+    throw new IndexSnapshotError('damaged', `${path} could not be decoded: ${(error as Error).message}`);
+  }
+  return new Matcher(index, resolved);
 }
 
 /** A normalized name and its tokens joined by spaces, as the name store and FlexSearch take it. */

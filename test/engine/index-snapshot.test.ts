@@ -127,6 +127,15 @@ describe('index snapshots', () => {
       expect(refusal(path)).toBe('damaged');
     });
 
+    it('when a byte inside it changed (its digest does not match)', async () => {
+      const path = await saved('flipped.index');
+      const bytes = readFileSync(path);
+      const at = bytes.length - 100;
+      bytes[at] = (bytes[at] as number) ^ 0x01;
+      writeFileSync(path, bytes);
+      expect(refusal(path)).toBe('damaged');
+    });
+
     it('when it is not a snapshot at all', () => {
       const path = join(directory, 'not-a-snapshot.index');
       writeFileSync(path, '{"ce_id": "ce_1"}\n');
