@@ -12,7 +12,8 @@ export const defaultCatalogPath = 'certmatch-catalog.db';
 export const importUsage = `Usage: certmatch import --data ENTITIES.ndjson [--catalog DB]
 
 Streams the entity file into the certificate catalog (SQLite; default ./${defaultCatalogPath}), in batched
-transactions. Re-importing upserts by updated_at: a line older than what is stored changes nothing. A
+transactions. Re-importing upserts by updated_at: a line older than what is stored changes nothing, and a
+file byte for byte the same as the last one imported whole is skipped without parsing it. A
 certificate covering several entities is stored once. A bad line is reported with its number and skipped;
 the rest is imported. Exit code 0 even when lines were skipped (they are listed); 1 when the file is missing.
 `;
@@ -41,6 +42,12 @@ export async function runImport(command: { data: string; catalog: string }): Pro
       },
     });
     progress.stop();
+    if (summary.fileUnchanged) {
+      process.stderr.write(
+        `${command.data} is unchanged since it was last imported into ${command.catalog}\n`,
+      );
+      return;
+    }
     process.stderr.write(
       `Imported ${summary.imported} entities (${summary.unchanged} unchanged, ${summary.skipped} lines skipped, ` +
         `${summary.certificates} certificates written) in ${summary.seconds.toFixed(1)} s ` +

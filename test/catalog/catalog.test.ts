@@ -222,6 +222,24 @@ describe('the certificate catalog', () => {
     catalog.close();
   });
 
+  it('skips a file identical to the one it last imported whole, and imports it again after another file', async () => {
+    const catalog = new Catalog(join(directory, 'same-file.db'));
+    const first = file(
+      'same-file-a.ndjson',
+      entities.slice(0, 30).map((entity) => JSON.stringify(entity)),
+    );
+    const other = file(
+      'same-file-b.ndjson',
+      entities.slice(30, 40).map((entity) => JSON.stringify(entity)),
+    );
+    expect(await catalog.importFile(first)).toMatchObject({ imported: 30, fileUnchanged: false });
+    expect(await catalog.importFile(first)).toMatchObject({ lines: 0, imported: 0, fileUnchanged: true });
+    expect(await catalog.importFile(other)).toMatchObject({ imported: 10, fileUnchanged: false });
+    // The first file again: no longer the last one imported, so it is read (and its lines are unchanged).
+    expect(await catalog.importFile(first)).toMatchObject({ lines: 30, unchanged: 30, fileUnchanged: false });
+    catalog.close();
+  });
+
   it('changes its content id when an import changes something, and only then', async () => {
     const catalog = new Catalog(join(directory, 'content-id.db'));
     const lines = entities.slice(0, 20).map((entity) => JSON.stringify(entity));
