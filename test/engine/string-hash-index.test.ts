@@ -6,17 +6,20 @@ describe('the string hash index', () => {
   it('answers exactly like a Map of arrays, through growth and rehashing (property)', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(fc.string({ maxLength: 12 }), fc.nat(1000)), { maxLength: 3000 }),
+        // Few short keys and values, so that repeated keys and repeated pairs both occur.
+        fc.array(fc.tuple(fc.string({ maxLength: 3 }), fc.nat(20)), { maxLength: 3000 }),
         (pairs) => {
           const index = new StringHashIndex();
           const reference = new Map<string, number[]>();
           for (const [key, value] of pairs) {
             index.add(key, value);
-            reference.set(key, [...(reference.get(key) ?? []), value]);
+            const values = reference.get(key) ?? [];
+            // The same pair twice is stored once.
+            if (!values.includes(value)) reference.set(key, [...values, value]);
           }
           for (const [key, values] of reference) expect(index.get(key)).toEqual(values);
           expect(index.get('\u0000absent')).toEqual([]);
-          expect(index.size).toBe(pairs.length);
+          expect(index.size).toBe([...reference.values()].reduce((sum, values) => sum + values.length, 0));
         },
       ),
       { numRuns: 60 },
