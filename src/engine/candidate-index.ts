@@ -267,10 +267,9 @@ export class CandidateIndex {
     } else if (nameHits === 0 && rareTokens === 0) {
       this.#creditIntersection(index, country, tokens, idf, credit);
     }
-    const ranked = [...weights].sort((a, b) => b[1] - a[1] || a[0] - b[0]);
     let take = this.#options.candidatesMax;
     if (nameHits > 0) take = Math.min(take, nameHits + extraCandidatesAfterWholeName);
-    return ranked.slice(0, take).map(([record]) => record);
+    return topByWeight(weights, take);
   }
 
   /** Credits the records whose whole name, or whose words in any order, equal the tokens; returns how many. */
@@ -373,6 +372,41 @@ function* oneEditSpellings(token: string): Generator<string> {
       if (i < token.length) yield head + letter + token.slice(i + 1);
     }
   }
+}
+
+/**
+ * The `take` records of highest weight, ties by lower record first: the head of sorting every entry, without
+ * sorting (or copying) them all. A query credits hundreds of records and keeps ~24; the full sort was a
+ * tenth of the bytes a request allocates.
+ */
+export function topByWeight(weights: ReadonlyMap<number, number>, take: number): number[] {
+  const records: number[] = [];
+  const kept: number[] = [];
+  weights.forEach((weight, record) => {
+    const last = records.length - 1;
+    if (
+      records.length === take &&
+      (weight < (kept[last] as number) || (weight === kept[last] && record > (records[last] as number)))
+    ) {
+      return;
+    }
+    // Insertion from the end: `take` is small.
+    let at = records.length;
+    while (
+      at > 0 &&
+      ((kept[at - 1] as number) < weight ||
+        ((kept[at - 1] as number) === weight && (records[at - 1] as number) > record))
+    ) {
+      at--;
+    }
+    records.splice(at, 0, record);
+    kept.splice(at, 0, weight);
+    if (records.length > take) {
+      records.pop();
+      kept.pop();
+    }
+  });
+  return records;
 }
 
 /**

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import FlexSearch from 'flexsearch';
 import { describe, expect, it } from 'vitest';
-import { intersectAscending } from '../../src/engine/candidate-index.js';
+import { intersectAscending, topByWeight } from '../../src/engine/candidate-index.js';
 
 const ascendingList = fc
   .uniqueArray(fc.integer({ min: 0, max: 2_000 }), { maxLength: 400 })
@@ -39,5 +39,21 @@ describe('posting-list intersection', () => {
         expect(list.every((id, i) => i === 0 || id > (list[i - 1] as number))).toBe(true);
       }
     }
+  });
+});
+
+describe('ranking candidates', () => {
+  it('keeps exactly the head of sorting every record by weight, ties by lower record (against a full sort)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat(300), fc.integer({ min: 0, max: 6 })), { maxLength: 500 }),
+        fc.integer({ min: 1, max: 40 }),
+        (entries, take) => {
+          const weights = new Map(entries.map(([record, weight]) => [record, weight / 2]));
+          const sorted = [...weights].sort((a, b) => b[1] - a[1] || a[0] - b[0]).map(([record]) => record);
+          expect(topByWeight(weights, take)).toEqual(sorted.slice(0, take));
+        },
+      ),
+    );
   });
 });
