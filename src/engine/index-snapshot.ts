@@ -22,7 +22,7 @@ import {
   readFileSync,
   renameSync,
   rmSync,
-  writevSync,
+  writeSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -130,8 +130,13 @@ export class SnapshotWriter {
     const temporary = `${path}.${process.pid}.tmp`;
     const fd = openSync(temporary, 'w');
     try {
-      // writev takes at most IOV_MAX (1024) buffers at a time.
-      for (let i = 0; i < pieces.length; i += 512) writevSync(fd, pieces.slice(i, i + 512));
+      // One piece at a time, each until whole: a write may take fewer bytes than asked (Linux caps one call
+      // at ~2 GiB), and a short write must not leave a truncated snapshot.
+      for (const piece of pieces) {
+        for (let written = 0; written < piece.byteLength; ) {
+          written += writeSync(fd, piece, written, piece.byteLength - written);
+        }
+      }
       fsyncSync(fd);
     } catch (error) {
       closeSync(fd);
