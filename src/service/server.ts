@@ -64,6 +64,9 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     return opened;
   });
   loaded(index.then((opened) => opened.matcher));
+  // A failed load reaches callers through `ready` (and `index` when they await it); one that only awaits
+  // `ready`, as before `index` existed, must not have the process die of an unhandled rejection.
+  index.catch(() => {});
   dispatcher.start();
   // Expired records are not drawn on either way; the pass writes their expiry entries and events.
   const passes = setInterval(() => {
