@@ -5,10 +5,9 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { BulkInputError, type BulkSummary, checkpointPath, requestFields, runBulk } from '../bulk/index.js';
-import { Catalog, openCatalogMatcher } from '../catalog/index.js';
-import { createMatcher, type Matcher } from '../engine/index.js';
 import { SqliteLedger } from '../ledger/index.js';
 import { defaultLedgerPath } from './command-admin.js';
+import { openMatcher, requireCatalog } from './matcher-source.js';
 import { countLines } from './ndjson.js';
 import { startProgress } from './progress.js';
 import { integerOption, UsageError } from './usage-error.js';
@@ -122,11 +121,8 @@ function summarize(summary: BulkSummary, quote: boolean): string {
 }
 
 export async function runBulkCommand(command: BulkCommand): Promise<number> {
-  if (command.catalog !== undefined && !existsSync(command.catalog)) {
-    throw Object.assign(new Error(`no catalog at ${command.catalog} (create it with \`certmatch import\`)`), {
-      code: 'ENOENT',
-    });
-  }
+  // Before the ledger is opened (and created): a wrong path changes nothing.
+  if (command.catalog !== undefined) requireCatalog(command.catalog);
   if (!existsSync(command.input)) {
     throw Object.assign(new Error(`no input file ${command.input}`), { code: 'ENOENT' });
   }
@@ -137,7 +133,7 @@ export async function runBulkCommand(command: BulkCommand): Promise<number> {
     process.stderr.write('certmatch bulk: unauthorized: the API key is unknown or revoked\n');
     return 1;
   }
-  const matcher = await openMatcher(command);
+  const { matcher } = await openMatcher(command, { threads: command.threads });
   const total = await countLines(command.input);
   const progress = startProgress(command.quote ? 'Quoting' : 'Verifying', total);
   let stopRequested = false;
@@ -183,17 +179,5 @@ export async function runBulkCommand(command: BulkCommand): Promise<number> {
     progress.stop();
     await matcher.close();
     await ledger?.close();
-  }
-}
-
-/** The matcher over the catalog (its index snapshot when current) or over the entity file. */
-async function openMatcher(command: BulkCommand): Promise<Matcher> {
-  if (command.catalog === undefined)
-    return createMatcher({ file: command.data as string }, { threads: command.threads });
-  const catalog = new Catalog(command.catalog);
-  try {
-    return (await openCatalogMatcher(catalog, { threads: command.threads })).matcher;
-  } finally {
-    catalog.close();
   }
 }

@@ -1,19 +1,11 @@
 /**
  * `certmatch match`: match a file of `/company` request bodies against an entity file.
  */
-import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { Catalog, openCatalogMatcher } from '../catalog/index.js';
 import { AccuracyTally, formatAccuracy } from '../data/evaluate.js';
 import type { LabelledQuery } from '../data/generate-queries.js';
-import {
-  type CompanyMatch,
-  createMatcher,
-  type Matcher,
-  type MatcherOptions,
-  matchBandOf,
-  topMax,
-} from '../engine/index.js';
+import { type CompanyMatch, type MatcherOptions, matchBandOf, topMax } from '../engine/index.js';
+import { openMatcher } from './matcher-source.js';
 import { countLines, LineWriter, readLines } from './ndjson.js';
 import { startProgress } from './progress.js';
 import { integerOption, UsageError } from './usage-error.js';
@@ -91,12 +83,6 @@ type ParsedLine = { index: number; body: unknown } | { index: number; error: str
 export async function runMatch(command: MatchCommand): Promise<void> {
   const loadStarted = performance.now();
   let invalidEntities = 0;
-  if (command.catalog !== undefined && !existsSync(command.catalog)) {
-    // Opening a missing catalog would create an empty one and match everything against nothing.
-    throw Object.assign(new Error(`no catalog at ${command.catalog} (create it with \`certmatch import\`)`), {
-      code: 'ENOENT',
-    });
-  }
   const matcherOptions: MatcherOptions = {
     threads: command.threads,
     onInvalidEntity: (problem) => {
@@ -107,21 +93,10 @@ export async function runMatch(command: MatchCommand): Promise<void> {
         );
     },
   };
-  let matcher: Matcher;
-  let indexed = 'Indexed';
-  if (command.catalog !== undefined) {
-    const catalog = new Catalog(command.catalog);
-    try {
-      const opened = await openCatalogMatcher(catalog, matcherOptions);
-      matcher = opened.matcher;
-      if (opened.origin === 'snapshot') indexed = 'Loaded the index snapshot of';
-    } finally {
-      catalog.close();
-    }
-  } else matcher = await createMatcher({ file: command.data as string }, matcherOptions);
+  const { matcher, fromSnapshot } = await openMatcher(command, matcherOptions);
   const loadSeconds = (performance.now() - loadStarted) / 1000;
   process.stderr.write(
-    `${indexed} ${matcher.entityCount.toLocaleString('en')} entities in ${loadSeconds.toFixed(1)} s` +
+    `${fromSnapshot ? 'Loaded the index snapshot of' : 'Indexed'} ${matcher.entityCount.toLocaleString('en')} entities in ${loadSeconds.toFixed(1)} s` +
       (invalidEntities > 0 ? ` (${invalidEntities} lines skipped)` : '') +
       '\n',
   );

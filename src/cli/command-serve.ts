@@ -4,13 +4,13 @@
  * prints a fresh API key for it and a curl to paste.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Catalog } from '../catalog/index.js';
 import { SqliteLedger } from '../ledger/index.js';
 import { startServer } from '../service/index.js';
 import { defaultLedgerPath } from './command-admin.js';
 import { defaultCatalogPath, runImport } from './command-import.js';
+import { requireCatalog } from './matcher-source.js';
 import { integerOption, UsageError } from './usage-error.js';
 
 export const serveUsage = `Usage: certmatch serve [--data ENTITIES.ndjson | --catalog DB] [--ledger DB] [--webhooks DB]
@@ -109,14 +109,7 @@ async function demoKey(ledgerPath: string): Promise<string> {
 
 export async function runServe(command: ServeCommand): Promise<void> {
   if (command.data !== undefined) await runImport({ data: command.data, catalog: command.catalog });
-  else if (!existsSync(command.catalog)) {
-    throw Object.assign(
-      new Error(`no catalog at ${command.catalog}: import one (certmatch import) or pass --data`),
-      {
-        code: 'ENOENT',
-      },
-    );
-  }
+  else requireCatalog(command.catalog);
   const adminKey = command.adminKey ?? (command.demo ? randomBytes(18).toString('base64url') : undefined);
   const demoSecret = command.demo ? await demoKey(command.ledger) : undefined;
   const catalog = new Catalog(command.catalog);
