@@ -383,22 +383,10 @@ export function topByWeight(weights: ReadonlyMap<number, number>, take: number):
   const records: number[] = [];
   const kept: number[] = [];
   weights.forEach((weight, record) => {
-    const last = records.length - 1;
-    if (
-      records.length === take &&
-      (weight < (kept[last] as number) || (weight === kept[last] && record > (records[last] as number)))
-    ) {
-      return;
-    }
+    if (records.length === take && ranksFirst(kept, records, take - 1, weight, record)) return;
     // Insertion from the end: `take` is small.
     let at = records.length;
-    while (
-      at > 0 &&
-      ((kept[at - 1] as number) < weight ||
-        ((kept[at - 1] as number) === weight && (records[at - 1] as number) > record))
-    ) {
-      at--;
-    }
+    while (at > 0 && !ranksFirst(kept, records, at - 1, weight, record)) at--;
     records.splice(at, 0, record);
     kept.splice(at, 0, weight);
     if (records.length > take) {
@@ -407,6 +395,12 @@ export function topByWeight(weights: ReadonlyMap<number, number>, take: number):
     }
   });
   return records;
+}
+
+/** Whether the kept entry at `at` ranks before (weight, record): heavier, or as heavy with a lower record. */
+function ranksFirst(kept: number[], records: number[], at: number, weight: number, record: number): boolean {
+  const keptWeight = kept[at] as number;
+  return keptWeight > weight || (keptWeight === weight && (records[at] as number) < record);
 }
 
 /**
