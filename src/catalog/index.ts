@@ -16,7 +16,7 @@
  * ```
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import Database from 'better-sqlite3';
 import { Piscina } from 'piscina';
@@ -223,8 +223,14 @@ export class Catalog {
   ): Promise<ImportSummary> {
     const started = performance.now();
     // Restarting `serve --data` with the same file would otherwise parse all of it again (~2 min at 1M).
-    // Hashing it first costs a read (~3 s at 1M, from the page cache).
-    if ((await fileSha256(path)) === this.#lastImportedFile()) {
+    // Hashing it first costs a read (~3 s at 1M, from the page cache), so only a file of the same length as
+    // the last one is hashed: a new registry file is read once, by the import.
+    const last = this.#lastImportedFile();
+    if (
+      last !== undefined &&
+      last.bytes === statSync(path).size &&
+      (await fileSha256(path)) === last.sha256
+    ) {
       const seconds = (performance.now() - started) / 1000;
       return {
         lines: 0,
@@ -245,11 +251,15 @@ export class Catalog {
     }
   }
 
-  #lastImportedFile(): string | undefined {
-    return this.#database
-      .prepare("SELECT value FROM catalog_meta WHERE key = 'last_import_sha256'")
+  /** The length and SHA-256 of the last file imported whole, stored as `bytes:sha256`. */
+  #lastImportedFile(): { bytes: number; sha256: string } | undefined {
+    const value = this.#database
+      .prepare("SELECT value FROM catalog_meta WHERE key = 'last_import'")
       .pluck()
       .get() as string | undefined;
+    if (value === undefined) return undefined;
+    const [bytes, sha256] = value.split(':');
+    return { bytes: Number(bytes), sha256: sha256 as string };
   }
 
   async #importLines(
@@ -310,10 +320,12 @@ export class Catalog {
     };
     // The bytes imported, hashed as they are read: what the next import compares its file with.
     const digest = createHash('sha256');
+    let bytesRead = 0;
     try {
       let carry = new Uint8Array(0);
       for await (const chunk of createReadStream(path, { highWaterMark: importChunkBytes })) {
         digest.update(chunk as Buffer);
+        bytesRead += (chunk as Buffer).length;
         const bytes = carry.length === 0 ? (chunk as Buffer) : Buffer.concat([carry, chunk as Buffer]);
         const end = bytes.lastIndexOf(newline) + 1;
         // Whole lines go to a worker; the tail waits for the rest of its line.
@@ -326,8 +338,8 @@ export class Catalog {
       commit();
       // Only after every line is committed: an interrupted import is redone in full next time.
       database
-        .prepare("INSERT OR REPLACE INTO catalog_meta (key, value) VALUES ('last_import_sha256', ?)")
-        .run(digest.digest('hex'));
+        .prepare("INSERT OR REPLACE INTO catalog_meta (key, value) VALUES ('last_import', ?)")
+        .run(`${bytesRead}:${digest.digest('hex')}`);
     } finally {
       if (openSince !== undefined) database.exec('ROLLBACK');
       // Settle every task before the pool goes, so none rejects unobserved.

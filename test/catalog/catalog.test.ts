@@ -237,6 +237,19 @@ describe('the certificate catalog', () => {
     expect(await catalog.importFile(other)).toMatchObject({ imported: 10, fileUnchanged: false });
     // The first file again: no longer the last one imported, so it is read (and its lines are unchanged).
     expect(await catalog.importFile(first)).toMatchObject({ lines: 30, unchanged: 30, fileUnchanged: false });
+    // The same lines in another order: the same length, other bytes, so it is read too.
+    const reordered = file(
+      'same-file-a-reordered.ndjson',
+      entities
+        .slice(0, 30)
+        .reverse()
+        .map((entity) => JSON.stringify(entity)),
+    );
+    expect(await catalog.importFile(reordered)).toMatchObject({
+      lines: 30,
+      unchanged: 30,
+      fileUnchanged: false,
+    });
     catalog.close();
   });
 
