@@ -1,7 +1,7 @@
 /**
  * The certificate catalog: import rate from an NDJSON entity file, and lookups by ce_id and cert_id as the
- * service makes them (the UTF-8 JSON it answers with).
- * Run: node --import tsx bench/catalog.ts [--entities 100000]
+ * service makes them (the UTF-8 JSON it answers with). Times the build, as `certmatch import` runs.
+ * Run: npm run build && node --import tsx bench/catalog.ts [--entities 100000]
  */
 
 import { once } from 'node:events';
@@ -9,9 +9,12 @@ import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Catalog } from '../src/catalog/index.js';
+import type * as CatalogModule from '../src/catalog/index.js';
 import { registryEntities } from '../src/data/generate-registry.js';
+import { importBuilt } from './built.js';
 import { type Figure, percentile, printFigures, writeResults } from './report.js';
+
+const { Catalog } = await importBuilt<typeof CatalogModule>('catalog/index.js');
 
 const { values } = parseArgs({
   options: {

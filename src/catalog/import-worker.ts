@@ -5,7 +5,15 @@
  *
  * @internal
  */
-import { type EntityDocument, type ParsedLine, parseEntityLine, type StoredEntity } from './entity-line.js';
+import { isUtf8 } from 'node:buffer';
+import { createHash } from 'node:crypto';
+import {
+  ChunkWriter,
+  type StoredEntity,
+  type StoredLine,
+  storeEntityLine,
+  storeEntityText,
+} from './entity-line.js';
 
 export interface ParseChunkTask {
   /** UTF-8 bytes of whole lines (the chunk ends at a newline or at the end of the file). */
@@ -15,35 +23,57 @@ export interface ParseChunkTask {
 export interface ParseChunkResult {
   /** Lines in the chunk, blank ones included, so the writer can number lines. */
   lines: number;
-  /** Every entity's document, back to back; each entity says where its own is. */
+  /** Every entity's document and shared certificates, back to back; each entity says where its own are. */
   documents: Uint8Array;
   entities: StoredEntity[];
   /** `line` counts from 1 within the chunk. */
   bad: { line: number; message: string }[];
+  /** {@link chunkDigest} of the chunk, from which the import digests the file without reading it twice. */
+  digest: Uint8Array;
 }
 
+/** The SHA-256 of a chunk's bytes. */
+export function chunkDigest(bytes: Uint8Array): Uint8Array {
+  return createHash('sha256').update(bytes).digest();
+}
+
+const newline = 0x0a;
+
 export function parseEntityChunk(task: ParseChunkTask): ParseChunkResult {
-  const bytes = task.bytes;
-  const lines = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8').split('\n');
-  if (lines.at(-1) === '') lines.pop();
-  const parsed: EntityDocument[] = [];
+  const bytes = Buffer.from(task.bytes.buffer, task.bytes.byteOffset, task.bytes.byteLength);
+  // Documents hold about what their lines hold; defaults for absent fields can add a little.
+  const out = new ChunkWriter(bytes.length + (bytes.length >> 3));
+  // Lines that are not UTF-8 are decoded with replacement characters, as a string decoder does, and parsed.
+  const allUtf8 = isUtf8(bytes);
+  const entities: StoredEntity[] = [];
   const bad: ParseChunkResult['bad'] = [];
-  lines.forEach((line, i) => {
-    const text = line.endsWith('\r') ? line.slice(0, -1) : line;
-    if (text.trim() === '') return;
-    const result: ParsedLine = parseEntityLine(text);
-    if ('problem' in result) bad.push({ line: i + 1, message: result.problem });
-    else parsed.push(result.entity);
-  });
-  // One encoding pass for the chunk; each document's byte range follows from the lengths.
-  const documents = Buffer.from(parsed.map((entity) => entity.document).join(''), 'utf8');
-  let at = 0;
-  const entities = parsed.map(({ document: _text, documentBytes, ...entity }): StoredEntity => {
-    const stored = { ...entity, documentStart: at, documentLength: documentBytes };
-    at += documentBytes;
-    return stored;
-  });
-  return { lines: lines.length, documents, entities, bad };
+  let lines = 0;
+  for (let start = 0; start < bytes.length; ) {
+    const newlineAt = bytes.indexOf(newline, start);
+    const end = newlineAt < 0 ? bytes.length : newlineAt;
+    lines++;
+    const stored = storeLine(bytes, start, end, out, allUtf8);
+    if (stored !== undefined && 'problem' in stored) bad.push({ line: lines, message: stored.problem });
+    else if (stored !== undefined) entities.push(stored.entity);
+    start = end + 1;
+  }
+  return { lines, documents: out.written(), entities, bad, digest: chunkDigest(bytes) };
+}
+
+/** One line: undefined when blank. */
+function storeLine(
+  bytes: Buffer,
+  start: number,
+  end: number,
+  out: ChunkWriter,
+  allUtf8: boolean,
+): StoredLine | undefined {
+  if (allUtf8 || isUtf8(bytes.subarray(start, end))) {
+    const stored = storeEntityLine(bytes, start, end, out);
+    if (stored !== undefined) return stored;
+  }
+  const text = bytes.toString('utf8', start, end);
+  return text.trim() === '' ? undefined : storeEntityText(text, out);
 }
 
 export default parseEntityChunk;
