@@ -239,36 +239,37 @@ export function storeEntityText(text: string, out: ChunkWriter): StoredLine {
   };
 }
 
-/** The top-level fields the document keeps, in the API's order, with what stands for an absent (or null) one. */
-const storedFields = [
-  { key: 'ce_id', absent: undefined },
-  { key: 'certified_entity_name', absent: undefined },
-  { key: 'certified_entity_english_name', absent: undefined },
-  { key: 'certified_entity_trading_name', absent: undefined },
-  { key: 'country', absent: undefined },
-  { key: 'company_identifiers', absent: '{}' },
-  { key: 'certified_entity_addresses', absent: '[]' },
-  { key: 'updated_at', absent: '0' },
-].map(({ key, absent }, i) => ({
+/** A key, quoted, as bytes to compare members' keys with. */
+const quotedKey = (key: string) => utf8(JSON.stringify(key));
+
+/**
+ * The top-level fields the document keeps, in the API's order, with what stands in for an absent one (and for
+ * a null one, as `??` does in {@link storedRecord}).
+ */
+const storedFieldDefaults: [key: string, absent?: string][] = [
+  ['ce_id'],
+  ['certified_entity_name'],
+  ['certified_entity_english_name'],
+  ['certified_entity_trading_name'],
+  ['country'],
+  ['company_identifiers', '{}'],
+  ['certified_entity_addresses', '[]'],
+  ['updated_at', '0'],
+];
+const storedFields = storedFieldDefaults.map(([key, absent], i) => ({
   /** `{"key":` for the first field, `,"key":` after. */
   prefix: utf8(`${i === 0 ? '{' : ','}${JSON.stringify(key)}:`),
-  /** Written when the field is absent; when null too, as `??` does in {@link storedRecord}. */
   absent: absent === undefined ? undefined : utf8(absent),
 }));
 const nullBytes = utf8('null');
-/** The keys read at the top level, quoted: those stored, in order, then `certificates`. */
-const topLevelKeys = [
-  'ce_id',
-  'certified_entity_name',
-  'certified_entity_english_name',
-  'certified_entity_trading_name',
-  'country',
-  'company_identifiers',
-  'certified_entity_addresses',
-  'updated_at',
-  'certificates',
-].map((key) => utf8(JSON.stringify(key)));
-const certificatesField = 8;
+/** The keys read at the top level: the stored fields', in order, then `certificates`. */
+const topLevelKeys = [...storedFieldDefaults.map(([key]) => key), 'certificates'].map(quotedKey);
+const certificatesField = storedFieldDefaults.length;
+const fieldOf = (key: string) => storedFieldDefaults.findIndex(([stored]) => stored === key);
+const ceIdField = fieldOf('ce_id');
+const nameField = fieldOf('certified_entity_name');
+const countryField = fieldOf('country');
+const updatedAtField = fieldOf('updated_at');
 
 /** A certificate as the scanner found it: byte ranges in the line, -1 for a member it does not have. */
 interface ScannedCertificate {
@@ -302,8 +303,6 @@ function keyIs(line: Buffer, keyStart: number, keyEnd: number, escaped: boolean,
   return true;
 }
 
-/** A key, quoted, as bytes to compare members' keys with. */
-const quotedKey = (key: string) => utf8(JSON.stringify(key));
 const certIdKey = quotedKey('cert_id');
 const updatedAtKey = quotedKey('updated_at');
 const coveredKey = quotedKey('certified_entities');
@@ -451,13 +450,13 @@ export function storeEntityLine(
   if (objectEnd < 0 || scanner.skipWhitespace(objectEnd) !== end) return undefined;
 
   const field = (index: number) => decodeValue(line, fieldStart[index] as number, fieldEnd[index] as number);
-  const ceId = field(0);
-  const name = field(1);
-  const updatedAt = field(7);
+  const ceId = field(ceIdField);
+  const name = field(nameField);
+  const updatedAt = field(updatedAtField);
   const problem = problemOf({
     ce_id: ceId,
     certified_entity_name: name,
-    country: field(4),
+    country: field(countryField),
     updated_at: updatedAt,
     certificates:
       certificates?.map((certificate) => certificateToCheck(line, certificate)) ?? field(certificatesField),
