@@ -253,6 +253,22 @@ describe('the certificate catalog', () => {
     catalog.close();
   });
 
+  it('imports while another connection has the catalog open, which then reads every entity', async () => {
+    const path = join(directory, 'shared-first-import.db');
+    const catalog = new Catalog(path);
+    const reader = new Database(path, { readonly: true });
+    const count = reader.prepare('SELECT COUNT(*) FROM entities').pluck();
+    expect(count.get()).toBe(0);
+    const lines = entities.slice(0, 50).map((entity) => JSON.stringify(entity));
+    expect(await catalog.importFile(file('shared-first-import.ndjson', lines))).toMatchObject({
+      imported: 50,
+    });
+    expect(reader.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(count.get()).toBe(50);
+    reader.close();
+    catalog.close();
+  });
+
   it('changes its content id when an import changes something, and only then', async () => {
     const catalog = new Catalog(join(directory, 'content-id.db'));
     const lines = entities.slice(0, 20).map((entity) => JSON.stringify(entity));
