@@ -1,7 +1,7 @@
 /**
  * The certificate catalog: import rate from an NDJSON entity file, and lookups by ce_id and cert_id as the
  * service makes them (the UTF-8 JSON it answers with). Times the build, as `certmatch import` runs.
- * Run: npm run build && node --import tsx bench/catalog.ts [--entities 100000]
+ * Run: npm run build && node --import tsx bench/catalog.ts [--entities 100000] [--imports 3]
  */
 
 import { once } from 'node:events';
@@ -20,6 +20,7 @@ const { values } = parseArgs({
   options: {
     entities: { type: 'string', default: '100000' },
     lookups: { type: 'string', default: '100000' },
+    imports: { type: 'string', default: '3' },
   },
 });
 const count = Number(values.entities);
@@ -36,9 +37,31 @@ for (const entity of registryEntities({ count, seed: 'catalog-bench' })) {
 stream.end();
 await once(stream, 'finish');
 
-const catalog = new Catalog(join(directory, 'catalog.db'));
-const summary = await catalog.importFile(file);
-const entitiesPerSecond = summary.imported / summary.seconds;
+/**
+ * Imports the file into a new catalog `imports` times; the rate is the median, since one import on this shared
+ * machine can catch a stall. The last catalog stays open for the lookups.
+ */
+async function importRate(imports: number) {
+  const rates: number[] = [];
+  for (let round = 1; ; round++) {
+    const path = join(directory, `catalog-${round}.db`);
+    const catalog = new Catalog(path);
+    const summary = await catalog.importFile(file);
+    rates.push(summary.imported / summary.seconds);
+    if (round === imports)
+      return {
+        catalog,
+        summary,
+        rate: percentile(
+          rates.sort((a, b) => a - b),
+          0.5,
+        ),
+      };
+    catalog.close();
+    rmSync(path);
+  }
+}
+const { catalog, summary, rate: entitiesPerSecond } = await importRate(Number(values.imports));
 
 const lookups = Number(values.lookups);
 /** Lookups per second, the median of five rounds: the machine is shared, and one round can catch a stall. */
@@ -65,7 +88,7 @@ rmSync(directory, { recursive: true, force: true });
 
 const figures: Figure[] = [
   {
-    name: 'import, entities/s (with certificates)',
+    name: 'import, entities/s (with certificates; median of the imports)',
     value: Math.round(entitiesPerSecond),
     unit: '/s',
     target: '≥ 20,000',
