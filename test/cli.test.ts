@@ -142,6 +142,16 @@ describe('certmatch on the command line', () => {
     expect(result.stderr).toContain('ENOENT');
   });
 
+  it('reports a catalog file that is not a database in one line with exit code 1, no stack trace', async () => {
+    const notADatabase = join(directory, 'notes.db');
+    writeFileSync(notADatabase, 'not SQLite\n'.repeat(200));
+    const result = await certmatch(fromSource, ['import', '--data', entities, '--catalog', notADatabase]);
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim()).toBe(
+      `certmatch import: cannot open the catalog ${notADatabase}: file is not a database`,
+    );
+  });
+
   it('refuses a catalog that does not exist instead of creating an empty one', async () => {
     const missing = join(directory, 'no-such-catalog.db');
     const result = await certmatch(fromSource, [

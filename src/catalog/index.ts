@@ -110,6 +110,15 @@ export class CatalogFormatError extends Error {
   }
 }
 
+/** The catalog file cannot be opened: its directory is missing, it is not an SQLite database, or it is locked. */
+export class CatalogOpenError extends Error {
+  readonly code = 'catalog_open';
+  constructor(path: string, cause: Error) {
+    super(`cannot open the catalog ${path}: ${cause.message}`, { cause });
+    this.name = 'CatalogOpenError';
+  }
+}
+
 export interface BadLine {
   line: number;
   message: string;
@@ -147,10 +156,19 @@ export class Catalog {
 
   constructor(path: string) {
     this.path = path;
-    this.#database = new Database(path);
-    const found = this.#database.pragma('user_version', { simple: true }) as number;
-    const empty =
-      this.#database.prepare("SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table'").pluck().get() === 0;
+    let database: Database.Database | undefined;
+    let found: number;
+    let empty: boolean;
+    try {
+      database = new Database(path);
+      found = database.pragma('user_version', { simple: true }) as number;
+      empty = database.prepare("SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table'").pluck().get() === 0;
+    } catch (error) {
+      // better-sqlite3 says what is wrong (no such directory, not a database, locked) but not with which file.
+      database?.close();
+      throw new CatalogOpenError(path, error as Error);
+    }
+    this.#database = database;
     if (!empty && found !== catalogFormat) {
       this.#database.close();
       throw new CatalogFormatError(path, found);

@@ -3,6 +3,8 @@
  *
  * Exit codes: 0 success; 1 the command failed while running; 2 the command line was wrong.
  */
+
+import { CatalogFormatError, CatalogOpenError } from '../catalog/index.js';
 import { adminUsage, runAdmin } from './command-admin.js';
 import { bulkUsage, parseBulkArgs, runBulkCommand } from './command-bulk.js';
 import { dataUsage, parseDataArgs, runDataGenerate } from './command-data.js';
@@ -65,13 +67,24 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`certmatch ${name}: ${(error as Error).message}\n\n${command.usage}`);
       return 2;
     }
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR' || code === 'EADDRINUSE') {
+    if (isEnvironmentFailure(error)) {
       process.stderr.write(`certmatch ${name}: ${(error as Error).message}\n`);
       return 1;
     }
     throw error;
   }
+}
+
+/**
+ * A failure of the files or the machine rather than of certmatch: reported in one line with exit code 1, no
+ * stack trace. A missing or unreadable file, a catalog that cannot be opened or is of another format, a port
+ * in use, and SQLite's own errors (disk full, read-only, locked), which roll back what they interrupted.
+ */
+function isEnvironmentFailure(error: unknown): boolean {
+  if (error instanceof CatalogOpenError || error instanceof CatalogFormatError) return true;
+  const code = (error as NodeJS.ErrnoException).code;
+  if (typeof code !== 'string') return false;
+  return ['ENOENT', 'EACCES', 'EISDIR', 'EADDRINUSE', 'ENOSPC'].includes(code) || code.startsWith('SQLITE_');
 }
 
 process.exitCode = await main(process.argv.slice(2));

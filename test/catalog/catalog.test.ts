@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import {
   Catalog,
   CatalogFormatError,
+  CatalogOpenError,
   indexSnapshotPath,
   openCatalogMatcher,
 } from '../../src/catalog/index.js';
@@ -144,6 +145,14 @@ describe('the certificate catalog', () => {
     old.exec('CREATE TABLE entities (ce_id TEXT PRIMARY KEY, certified_entity_name TEXT)');
     old.close();
     expect(() => new Catalog(path)).toThrow(CatalogFormatError);
+  });
+
+  it('refuses a file that is not a database, or a path in no directory, with a typed error naming the file', () => {
+    const text = join(directory, 'not-a-database.db');
+    writeFileSync(text, 'certified entities, but not SQLite\n'.repeat(200));
+    expect(() => new Catalog(text)).toThrow(CatalogOpenError);
+    expect(() => new Catalog(text)).toThrow(`cannot open the catalog ${text}: file is not a database`);
+    expect(() => new Catalog(join(directory, 'no-such-directory', 'c.db'))).toThrow(CatalogOpenError);
   });
 
   it('drops a certificate a newer line no longer lists: neither the entity nor a lookup returns it', async () => {
