@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -6,6 +6,26 @@ import { runCertmatch as certmatch } from './support/run-certmatch.js';
 
 describe('ledger administration on the command line', () => {
   const ledger = join(mkdtempSync(join(tmpdir(), 'certmatch-admin-')), 'ledger.db');
+
+  it('reports a ledger file that is not a database in one line with exit code 1, changing nothing', async () => {
+    const notes = join(mkdtempSync(join(tmpdir(), 'certmatch-admin-')), 'notes.db');
+    writeFileSync(notes, 'not SQLite\n'.repeat(200));
+    const result = await certmatch([
+      'accounts',
+      'create',
+      '--name',
+      'A',
+      '--plan',
+      'free',
+      '--ledger',
+      notes,
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim()).toBe(
+      `certmatch accounts: cannot open the ledger ${notes}: file is not a database`,
+    );
+    expect(readFileSync(notes, 'utf8')).toBe('not SQLite\n'.repeat(200));
+  });
 
   it('creates an account with a key, grants and lists credits, revokes keys and checks the ledger', async () => {
     const created = await certmatch([

@@ -5,6 +5,7 @@
  */
 
 import { CatalogFormatError, CatalogOpenError } from '../catalog/index.js';
+import { LedgerOpenError } from '../ledger/index.js';
 import { adminUsage, runAdmin } from './command-admin.js';
 import { bulkUsage, parseBulkArgs, runBulkCommand } from './command-bulk.js';
 import { dataUsage, parseDataArgs, runDataGenerate } from './command-data.js';
@@ -77,11 +78,17 @@ export async function main(argv: string[]): Promise<number> {
 
 /**
  * A failure of the files or the machine rather than of certmatch: reported in one line with exit code 1, no
- * stack trace. A missing or unreadable file, a catalog that cannot be opened or is of another format, a port
+ * stack trace. A missing or unreadable file, a catalog or ledger that cannot be opened, a catalog of another format, a port
  * in use, and SQLite's own errors (disk full, read-only, locked), which roll back what they interrupted.
  */
 function isEnvironmentFailure(error: unknown): boolean {
-  if (error instanceof CatalogOpenError || error instanceof CatalogFormatError) return true;
+  if (
+    error instanceof CatalogOpenError ||
+    error instanceof CatalogFormatError ||
+    error instanceof LedgerOpenError
+  ) {
+    return true;
+  }
   const code = (error as NodeJS.ErrnoException).code;
   if (typeof code !== 'string') return false;
   return ['ENOENT', 'EACCES', 'EISDIR', 'EADDRINUSE', 'ENOSPC'].includes(code) || code.startsWith('SQLITE_');

@@ -25,3 +25,12 @@ export class LedgerError extends Error {
     this.name = 'LedgerError';
   }
 }
+
+/** The ledger file cannot be opened: its directory is missing, it is not an SQLite database, or it is locked. */
+export class LedgerOpenError extends Error {
+  readonly code = 'ledger_open';
+  constructor(path: string, cause: Error) {
+    super(`cannot open the ledger ${path}: ${cause.message}`, { cause });
+    this.name = 'LedgerOpenError';
+  }
+}

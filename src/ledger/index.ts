@@ -12,6 +12,6 @@
  *   ceId: 'ce_KMi1zsb9CH2EorSzOJ9YEgtV', matchType: 'exactly_matched' }); // { creditsCharged: 1, ... }
  * ```
  */
-export { LedgerError, type LedgerErrorCode } from './errors.js';
+export { LedgerError, type LedgerErrorCode, LedgerOpenError } from './errors.js';
 export * from './ledger.js';
 export { SqliteLedger, type SqliteLedgerOptions } from './sqlite-ledger.js';

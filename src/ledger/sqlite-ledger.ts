@@ -8,7 +8,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
-import { LedgerError } from './errors.js';
+import { LedgerError, LedgerOpenError } from './errors.js';
 import { GroupCommitWriter } from './group-commit-writer.js';
 import {
   type Account,
@@ -160,6 +160,22 @@ function randomId(prefix: string): string {
   return id;
 }
 
+/**
+ * Opens the ledger's file in WAL mode. better-sqlite3 says what is wrong (no such directory, not a database,
+ * locked) but not with which file, so its errors become a {@link LedgerOpenError} naming it.
+ */
+function openLedgerFile(path: string): Database.Database {
+  let database: Database.Database | undefined;
+  try {
+    database = new Database(path);
+    database.pragma('journal_mode = WAL');
+    return database;
+  } catch (error) {
+    database?.close();
+    throw new LedgerOpenError(path, error as Error);
+  }
+}
+
 function hashSecret(secret: string): string {
   return createHash('sha256').update(secret).digest('hex');
 }
@@ -244,8 +260,7 @@ export class SqliteLedger implements Ledger {
 
   /** Opens (and creates when missing) a ledger database. */
   constructor(path: string, options: SqliteLedgerOptions = {}) {
-    this.#database = new Database(path);
-    this.#database.pragma('journal_mode = WAL');
+    this.#database = openLedgerFile(path);
     this.#database.pragma('synchronous = FULL');
     this.#database.pragma('foreign_keys = ON');
     this.#database.pragma('busy_timeout = 5000');
