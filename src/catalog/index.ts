@@ -15,7 +15,7 @@
  * catalog.entity('ce_KMi1zsb9CH2EorSzOJ9YEgtV'); // the entity with its certificates
  * ```
  */
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import Database from 'better-sqlite3';
@@ -321,8 +321,11 @@ export class Catalog {
     const threads = availableParallelism();
     const pool = new Piscina({ filename, execArgv, minThreads: threads, maxThreads: threads });
     const inFlight: Promise<ParseChunkResult>[] = [];
+    // The file's digest, from the chunks' digests in file order: what the next import compares its file with.
+    const digest = createHash('sha256');
+    let bytesRead = 0;
     // Results are taken in file order, so line numbers and upsert order follow the file.
-    const integrateOldest = async (digest: Hash) => {
+    const integrateOldest = async () => {
       const result = await (inFlight.shift() as Promise<ParseChunkResult>);
       digest.update(result.digest);
       for (const problem of result.bad) {
@@ -334,17 +337,14 @@ export class Catalog {
       batchLines += result.lines;
       if (batchLines >= importBatchLines) commit();
     };
-    // The file's digest, from the chunks' digests in file order: what the next import compares its file with.
-    const digest = createHash('sha256');
-    let bytesRead = 0;
     try {
       for await (const lines of wholeLineChunks(path)) {
         bytesRead += lines.length;
         const bytes = new Uint8Array(lines); // a copy the worker owns: Buffers may share a pooled ArrayBuffer
         inFlight.push(pool.run({ bytes } satisfies ParseChunkTask, { transferList: [bytes.buffer] }));
-        if (inFlight.length >= maxChunksInFlight) await integrateOldest(digest);
+        if (inFlight.length >= maxChunksInFlight) await integrateOldest();
       }
-      while (inFlight.length > 0) await integrateOldest(digest);
+      while (inFlight.length > 0) await integrateOldest();
       commit();
       // Only after every line is committed: an interrupted import is redone in full next time.
       database
