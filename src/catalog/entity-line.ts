@@ -163,10 +163,12 @@ function certificateJson(certificate: CertificateRecord): string {
   return JSON.stringify({ cert_id, ...rest });
 }
 
-/** Shared: it covers more entities than this one. */
-function isShared(certificate: CertificateRecord, ceId: string): boolean {
-  const covered = certificate.certified_entities ?? [];
-  return covered.length > 1 || (covered.length === 1 && covered[0]?.ce_id !== ceId);
+/**
+ * Shared: the certificate covers more entities than the one whose line lists it, given how many its
+ * certified_entities names and the first one's ce_id (whatever value the line gives it).
+ */
+function coversOthers(coveredCount: number, firstCoveredCeId: unknown, ceId: string): boolean {
+  return coveredCount > 1 || (coveredCount === 1 && firstCoveredCeId !== ceId);
 }
 
 /** Appends a document's closing bytes and then the shared certificates' bodies, placed where they landed. */
@@ -215,7 +217,8 @@ export function storeEntityText(text: string, out: ChunkWriter): StoredLine {
   for (const certificate of entity.certificates ?? []) {
     const json = certificateJson(certificate);
     const { cert_id: certId, updated_at: updatedAt = 0 } = certificate;
-    if (isShared(certificate, entity.ce_id)) {
+    const covered = certificate.certified_entities ?? [];
+    if (coversOthers(covered.length, covered[0]?.ce_id, entity.ce_id)) {
       sharedBodies.push({ certId, updatedAt, write: () => out.putText(json) });
       continue;
     }
@@ -485,7 +488,7 @@ export function storeEntityLine(
             certificateJson(decodeValue(line, certificate.start, certificate.end) as CertificateRecord),
           );
     const firstCovered = decodeValue(line, certificate.firstCoveredStart, certificate.firstCoveredEnd);
-    if (certificate.coveredCount > 1 || (certificate.coveredCount === 1 && firstCovered !== ceId)) {
+    if (coversOthers(certificate.coveredCount, firstCovered, ceId as string)) {
       const certificateUpdatedAt = decodeValue(line, certificate.updatedStart, certificate.updatedEnd) as
         | number
         | undefined;

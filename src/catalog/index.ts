@@ -396,8 +396,8 @@ export class Catalog {
    * file order, so a certificate moved between entities within a batch is placed by the later line.
    */
   #storeBatch(chunks: ParseChunkResult[], summary: ImportSummary): void {
-    const placements: { certId: string; entityId: number; start: number; length: number; order: number }[] =
-      [];
+    // Pushed in file order; the sort below is stable, so that order decides between equal cert_ids.
+    const placements: { certId: string; entityId: number; start: number; length: number }[] = [];
     for (const { entities, documents } of chunks) {
       for (const entity of entities) {
         const entityId = this.#upsertEntity.get(
@@ -414,9 +414,8 @@ export class Catalog {
           continue;
         }
         summary.imported++;
-        for (const { certId, start, length } of entity.own) {
-          placements.push({ certId, entityId, start, length, order: placements.length });
-        }
+        for (const { certId, start, length } of entity.own)
+          placements.push({ certId, entityId, start, length });
         for (const certificate of entity.shared) {
           const body = slice(documents, certificate.bodyStart, certificate.bodyLength);
           if (
@@ -427,7 +426,7 @@ export class Catalog {
         }
       }
     }
-    placements.sort((a, b) => compareKeys(a.certId, b.certId) || a.order - b.order);
+    placements.sort((a, b) => compareKeys(a.certId, b.certId));
     for (const { certId, entityId, start, length } of placements) {
       this.#placeOwnCertificate.run(certId, entityId, start, length);
     }
@@ -531,7 +530,6 @@ export class Catalog {
   }
 }
 
-/** A file's digest: the SHA-256 of its whole-line chunks' SHA-256s, in order. */
 /** Code-unit order; ids are ASCII, so it is also the order of SQLite's BINARY collation. */
 const compareKeys = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
@@ -539,6 +537,7 @@ const compareKeys = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const slice = (bytes: Uint8Array, start: number, length: number) =>
   Buffer.from(bytes.buffer, bytes.byteOffset + start, length);
 
+/** A file's digest: the SHA-256 of its whole-line chunks' SHA-256s, in order. */
 async function fileDigest(path: string): Promise<string> {
   const digest = createHash('sha256');
   for await (const lines of wholeLineChunks(path)) digest.update(chunkDigest(lines));

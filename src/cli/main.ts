@@ -3,7 +3,6 @@
  *
  * Exit codes: 0 success; 1 the command failed while running; 2 the command line was wrong.
  */
-
 import { CatalogFormatError, CatalogOpenError } from '../catalog/index.js';
 import { LedgerOpenError } from '../ledger/index.js';
 import { adminUsage, runAdmin } from './command-admin.js';
@@ -78,8 +77,9 @@ export async function main(argv: string[]): Promise<number> {
 
 /**
  * A failure of the files or the machine rather than of certmatch: reported in one line with exit code 1, no
- * stack trace. A missing or unreadable file, a catalog or ledger that cannot be opened, a catalog of another format, a port
- * in use, and SQLite's own errors (disk full, read-only, locked), which roll back what they interrupted.
+ * stack trace. A missing or unreadable file, a catalog or ledger that cannot be opened, a catalog of another
+ * format, a port in use, and SQLite's own errors (disk full, read-only, locked), which roll back what they
+ * interrupted.
  */
 function isEnvironmentFailure(error: unknown): boolean {
   if (
