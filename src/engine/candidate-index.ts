@@ -16,6 +16,7 @@
  * @internal
  */
 import FlexSearch from 'flexsearch';
+import { orderFreeKey, type PreparedChunk, rangeOf } from './index-chunk.js';
 import type { SnapshotReader, SnapshotWriter } from './index-snapshot.js';
 import { canonicalWordsWithinOneEdit, compactKey, foldDigraphs, withinOneEdit } from './normalize.js';
 import { StringHashIndex } from './string-hash-index.js';
@@ -74,10 +75,160 @@ export function consonantSkeleton(token: string): string {
   return folded.length >= 3 ? folded : '';
 }
 
+/**
+ * Collects name records for a {@link CandidateIndex}. Records arrive prepared (`index-chunk.ts`): the
+ * builder interns their tokens and appends each record to its country's posting lists, and links the
+ * prepared whole-name keys. Everything that is per word rather than per record (the deletion index, the
+ * consonant skeletons, FlexSearch's tables) is made once in {@link CandidateIndexBuilder.build}.
+ */
+export class CandidateIndexBuilder {
+  /** Every distinct word, by id; ids follow first appearance. */
+  readonly #wordIds = new Map<string, number>();
+  readonly #words: string[] = [];
+  readonly #countries = new Map<number, CountryPostings>();
+  /** Per preparing thread's dictionary: its words, and their word ids here (-1 until first used). */
+  readonly #translations = new Map<string, { words: string[]; wordIds: Int32Array }>();
+  readonly #wholeNames = new StringHashIndex();
+  readonly #orderFreeNames = new StringHashIndex();
+
+  /**
+   * Takes in a chunk's new dictionary words; call once per chunk, in the order chunks were prepared, before
+   * adding its records.
+   */
+  beginChunk(chunk: PreparedChunk): void {
+    let translation = this.#translations.get(chunk.dictionary);
+    if (!translation) {
+      translation = { words: [], wordIds: new Int32Array(1024).fill(-1) };
+      this.#translations.set(chunk.dictionary, translation);
+    }
+    for (const word of chunk.newWords) translation.words.push(word);
+    if (translation.words.length > translation.wordIds.length) {
+      const grown = new Int32Array(translation.words.length * 2).fill(-1);
+      grown.set(translation.wordIds);
+      translation.wordIds = grown;
+    }
+  }
+
+  /** Indexes name record `record` of a country: record `at` of a chunk already begun. */
+  addRecord(record: number, country: number, chunk: PreparedChunk, at: number): void {
+    let inCountry = this.#countries.get(country);
+    if (!inCountry) {
+      inCountry = { records: [], terms: [], lists: [], listOfWord: new Int32Array(1024).fill(-1) };
+      this.#countries.set(country, inCountry);
+    }
+    inCountry.records.push(record);
+    const translation = this.#translations.get(chunk.dictionary) as { words: string[]; wordIds: Int32Array };
+    const [first, end] = rangeOf(chunk.tokensEnd, at);
+    for (let t = first; t < end; t++) {
+      const dictionaryWord = chunk.recordWords[t] as number;
+      let wordId = translation.wordIds[dictionaryWord] as number;
+      if (wordId < 0) {
+        const word = translation.words[dictionaryWord] as string;
+        wordId = this.#wordIds.get(word) ?? -1;
+        if (wordId < 0) {
+          wordId = this.#words.push(word) - 1;
+          this.#wordIds.set(word, wordId);
+        }
+        translation.wordIds[dictionaryWord] = wordId;
+      }
+      if (wordId >= inCountry.listOfWord.length) {
+        const grown = new Int32Array(Math.max(wordId + 1, inCountry.listOfWord.length * 2)).fill(-1);
+        grown.set(inCountry.listOfWord);
+        inCountry.listOfWord = grown;
+      }
+      const list = inCountry.listOfWord[wordId] as number;
+      if (list >= 0) (inCountry.lists[list] as number[]).push(record);
+      else {
+        inCountry.listOfWord[wordId] = inCountry.lists.push([record]) - 1;
+        inCountry.terms.push(wordId);
+      }
+    }
+    // Appended, not added: each record is new, so no pair can be there already.
+    this.#wholeNames.appendPacked(chunk.wholeNames, at, chunk.wholeNameHashes[at] as number, record);
+    if (chunk.orderFreeNames.offsets[at + 1] !== chunk.orderFreeNames.offsets[at])
+      this.#orderFreeNames.appendPacked(
+        chunk.orderFreeNames,
+        at,
+        chunk.orderFreeNameHashes[at] as number,
+        record,
+      );
+  }
+
+  build(options: CandidateIndexOptions = defaultCandidateIndexOptions): CandidateIndex {
+    const words = this.#words;
+    const deletions = new StringHashIndex();
+    const skeletons = new Map<string, string[]>();
+    words.forEach((word, wordId) => {
+      if (word.length >= deletionIndexWordLengthMin) {
+        for (let d = 0; d < word.length; d++) deletions.add(word.slice(0, d) + word.slice(d + 1), wordId);
+      }
+      const skeleton = consonantSkeleton(word);
+      if (skeleton === '') return;
+      const same = skeletons.get(skeleton);
+      if (same) same.push(word);
+      else skeletons.set(skeleton, [word]);
+    });
+    const countries: CountryTables[] = [];
+    for (const [country, { records, terms: termWords, lists }] of this.#countries) {
+      // FlexSearch's own import: its tables are a set of ids and, per term, its ids by resolution slot (one
+      // slot here). Posting lists are ascending because records are added in id order, as `add` keeps them.
+      const index = newCountryIndex();
+      importTable(index, 'reg', records);
+      const terms: [string, number[][]][] = [];
+      const frequencies = new Map<string, number>();
+      termWords.forEach((wordId, i) => {
+        const word = words[wordId] as string;
+        const list = lists[i] as number[];
+        terms.push([word, [list]]);
+        frequencies.set(word, list.length);
+      });
+      importTable(index, 'map', terms);
+      countries.push({ country, index, frequencies, records: records.length });
+    }
+    return CandidateIndex.assemble(options, {
+      words,
+      vocabulary: this.#wordIds,
+      countries,
+      deletions,
+      wholeNames: this.#wholeNames,
+      orderFreeNames: this.#orderFreeNames,
+      skeletons,
+    });
+  }
+}
+
+/** A country's records and posting lists while building; a term is a word the country's names use. */
+interface CountryPostings {
+  records: number[];
+  /** Word ids of the country's terms, in first use, and each term's posting list. */
+  terms: number[];
+  lists: number[][];
+  /** Word id → its term's index in `terms`, -1 for words the country does not use. */
+  listOfWord: Int32Array;
+}
+
+interface CountryTables {
+  country: number;
+  index: FlexIndex;
+  frequencies: Map<string, number>;
+  records: number;
+}
+
+/** What a built candidate index consists of. */
+interface CandidateIndexParts {
+  words: string[];
+  vocabulary: { has(word: string): boolean };
+  countries: CountryTables[];
+  deletions: StringHashIndex;
+  wholeNames: StringHashIndex;
+  orderFreeNames: StringHashIndex;
+  skeletons: Map<string, string[]>;
+}
+
 export class CandidateIndex {
   readonly #byCountry = new Map<number, FlexIndex>();
   readonly #recordsByCountry = new Map<number, number>();
-  #vocabulary = new Set<string>();
+  #vocabulary: { has(word: string): boolean } = new Set<string>();
   /** Every distinct word once, in the order first seen; ids into it are the deletion index's values. */
   #words: string[] = [];
   /**
@@ -98,49 +249,32 @@ export class CandidateIndex {
   #wholeNames = new StringHashIndex();
   /** Order-free keys (`country:` + tokens sorted and joined) → records, for reordered names. */
   #orderFreeNames = new StringHashIndex();
-  readonly #skeletons = new Map<string, string[]>();
+  #skeletons = new Map<string, string[]>();
   readonly #options: CandidateIndexOptions;
 
-  constructor(options: CandidateIndexOptions = defaultCandidateIndexOptions) {
+  private constructor(options: CandidateIndexOptions) {
     this.#options = options;
   }
 
-  /** Indexes a name record; `text` is `tokens.join(' ')`, passed in because the builder already has it. */
-  add(record: number, country: number, tokens: readonly string[], text: string): void {
-    let index = this.#byCountry.get(country);
-    let frequencies = this.#documentFrequency.get(country);
-    if (!index || !frequencies) {
-      index = newCountryIndex();
-      frequencies = new Map();
-      this.#byCountry.set(country, index);
-      this.#documentFrequency.set(country, frequencies);
+  /** @internal The builder's result. */
+  static assemble(options: CandidateIndexOptions, parts: CandidateIndexParts): CandidateIndex {
+    const index = new CandidateIndex(options);
+    index.#words = parts.words;
+    index.#vocabulary = parts.vocabulary;
+    for (const { country, index: flex, frequencies, records } of parts.countries) {
+      index.#byCountry.set(country, flex);
+      index.#documentFrequency.set(country, frequencies);
+      index.#recordsByCountry.set(country, records);
     }
-    this.#recordsByCountry.set(country, (this.#recordsByCountry.get(country) ?? 0) + 1);
-    for (let i = 0; i < tokens.length; i++) {
-      const token = tokens[i] as string;
-      if (tokens.indexOf(token) < i) continue; // counted once per record
-      frequencies.set(token, (frequencies.get(token) ?? 0) + 1);
-      if (this.#vocabulary.has(token)) continue;
-      this.#vocabulary.add(token);
-      const wordId = this.#words.push(token) - 1;
-      if (token.length >= deletionIndexWordLengthMin) {
-        for (let d = 0; d < token.length; d++)
-          this.#deletions.add(token.slice(0, d) + token.slice(d + 1), wordId);
-      }
-      const skeleton = consonantSkeleton(token);
-      if (skeleton !== '') {
-        const words = this.#skeletons.get(skeleton);
-        if (words) words.push(token);
-        else this.#skeletons.set(skeleton, [token]);
-      }
-    }
-    index.add(record, text);
-    this.#wholeNames.add(`${country}:${compactKey(tokens)}`, record);
-    if (tokens.length > 1) this.#orderFreeNames.add(orderFreeKey(country, tokens), record);
+    index.#deletions = parts.deletions;
+    index.#wholeNames = parts.wholeNames;
+    index.#orderFreeNames = parts.orderFreeNames;
+    index.#skeletons = parts.skeletons;
+    return index;
   }
 
   get vocabularySize(): number {
-    return this.#vocabulary.size;
+    return this.#words.length;
   }
 
   /**
@@ -442,11 +576,16 @@ export function intersectAscending(lists: readonly (readonly number[])[], limit:
   return found;
 }
 
+/**
+ * FlexSearch's `import` with the table itself rather than its JSON text: the code takes either (it parses
+ * only a string), the type declarations admit only the text, and a round trip through JSON would cost a
+ * tenth of a build.
+ */
+function importTable(index: FlexIndex, key: 'reg' | 'map', table: unknown[]): void {
+  (index.import as unknown as (key: string, data: unknown[]) => void).call(index, key, table);
+}
+
 /** resolution 1: one posting list per term; FlexSearch's positional ranking is not used (measured: -20% build). */
 function newCountryIndex(): FlexIndex {
   return new Index({ tokenize: 'strict', encoder: Charset.Exact, resolution: 1 });
-}
-
-function orderFreeKey(country: number, tokens: readonly string[]): string {
-  return `${country}:${[...tokens].sort().join(' ')}`;
 }

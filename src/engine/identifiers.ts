@@ -7,6 +7,7 @@
  */
 import { type CountryIndex, countryEntry } from './countries.js';
 import type { SnapshotReader, SnapshotWriter } from './index-snapshot.js';
+import type { PackedStringsData } from './packed-strings.js';
 import { type IdentifierType, identifierTypes } from './reference-tables.js';
 import { StringHashIndex } from './string-hash-index.js';
 
@@ -52,9 +53,12 @@ export function identifierKey(type: IdentifierType, country: CountryIndex, norma
 export class IdentifierIndex {
   #entitiesByKey = new StringHashIndex();
 
-  add(type: IdentifierType, country: CountryIndex, value: string, entity: number): void {
-    const normalized = normalizeIdentifier(value, country);
-    if (normalized !== undefined) this.#entitiesByKey.add(identifierKey(type, country, normalized), entity);
+  /**
+   * Adds an identifier of an entity added last: key `index` of a packed table ({@link identifierKey}), and
+   * its hash. Keys name their type, so one entity never brings the same key twice: it is appended.
+   */
+  addPacked(keys: PackedStringsData, index: number, hash: number, entity: number): void {
+    this.#entitiesByKey.appendPacked(keys, index, hash, entity);
   }
 
   /** Entities holding this already-normalized identifier in this country. */

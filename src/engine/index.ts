@@ -12,7 +12,7 @@
  * ```
  */
 import type { CertifiedEntityRecord } from './entity-record.js';
-import { addEntityFile, type Matcher, MatcherBuilder, type MatcherOptions } from './matcher.js';
+import { type Matcher, MatcherBuilder, type MatcherOptions } from './matcher.js';
 
 export { explainNames, type ScoreOptions, scoreNames } from './compare-names.js';
 export { countryAlpha2, resolveCountry } from './countries.js';
@@ -25,6 +25,7 @@ export type {
 export { certificateIdPattern, certifiedEntityIdPattern } from './entity-record.js';
 export type { IdentifierType } from './identifiers.js';
 export { identifierTypes, normalizeIdentifier } from './identifiers.js';
+export { parseEntityLine } from './index-chunk.js';
 export { IndexSnapshotError } from './index-snapshot.js';
 export { readLineBatches } from './line-batches.js';
 export type { MatchBand, MatchType } from './match-rate.js';
@@ -51,7 +52,6 @@ export {
   loadMatcherSnapshot,
   Matcher,
   MatcherBuilder,
-  parseEntityLine,
   topMax,
 } from './matcher.js';
 export type { NormalizedName } from './normalize.js';
@@ -77,7 +77,7 @@ export type EntitySource =
 export async function createMatcher(source: EntitySource, options: MatcherOptions = {}): Promise<Matcher> {
   const builder = new MatcherBuilder(options);
   if ('file' in source) {
-    await addEntityFile(builder, source.file, options);
+    await builder.addFile(source.file, options.onInvalidEntity);
   } else {
     await builder.addAll(source.entities, options.onInvalidEntity);
   }

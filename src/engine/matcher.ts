@@ -6,17 +6,22 @@
 import assert from 'node:assert/strict';
 import { Piscina } from 'piscina';
 import { workerLocation } from '../runtime/worker-location.js';
-import { CandidateIndex, defaultCandidateIndexOptions } from './candidate-index.js';
+import { CandidateIndex, CandidateIndexBuilder, defaultCandidateIndexOptions } from './candidate-index.js';
 import { explainNames, type ScoreOptions, scoreNames } from './compare-names.js';
-import { resolveCountry, unknownCountry } from './countries.js';
-import { type CertifiedEntityRecord, certifiedEntityIdPattern } from './entity-record.js';
-import { IdentifierIndex, identifierTypes } from './identifiers.js';
+import type { CertifiedEntityRecord } from './entity-record.js';
+import { IdentifierIndex } from './identifiers.js';
+import {
+  type IndexChunkInput,
+  indexedFieldsOf,
+  type PreparedChunk,
+  prepareIndexChunk,
+  WordDictionary,
+} from './index-chunk.js';
 import { IndexSnapshotError, SnapshotReader, SnapshotWriter } from './index-snapshot.js';
 import { readLineBatches } from './line-batches.js';
 import { exactMatchScoreMin, type MatchType, matchTypeOf } from './match-rate.js';
 import { NameStore, NameStoreBuilder } from './name-store.js';
-import { type NormalizedName, normalizeName, warmUpNormalizer } from './normalize.js';
-import type { NormalizeTask, NormalizeTaskResult } from './normalize-worker.js';
+import { warmUpNormalizer } from './normalize.js';
 import { PackedStrings } from './packed-strings.js';
 import { type ParsedQuery, parseCompanyRequest, QueryValidationError } from './query.js';
 import { explainScore, looseScoreMax, type ScoreExplanation, sortKeyOf } from './score.js';
@@ -129,37 +134,35 @@ interface ScoredEntity {
 /** Builds the index incrementally; {@link MatcherBuilder.build} freezes it into a {@link Matcher}. */
 export class MatcherBuilder {
   readonly #names = new NameStoreBuilder();
-  readonly #candidates: CandidateIndex;
+  readonly #candidates = new CandidateIndexBuilder();
   readonly #identifiers = new IdentifierIndex();
   readonly #entityIds = new PackedStrings();
   readonly #entityNames = new PackedStrings();
   /** ce_id → entity, to refuse duplicates; dropped once the index is built. */
   readonly #entityIndexById = new StringHashIndex();
+  /** Prepares chunks on this thread when the build has no workers (and for `add`). */
+  readonly #dictionary = new WordDictionary();
   readonly #options: ResolvedMatcherOptions;
 
   constructor(options: MatcherOptions = {}) {
     this.#options = resolveOptions(options);
-    this.#candidates = new CandidateIndex({
-      candidatesMax: this.#options.candidatesMax,
-      postingsMax: this.#options.postingsMax,
-    });
     warmUpNormalizer();
   }
 
   /** Adds one entity; returns an error message instead when it cannot be indexed. */
   add(entity: CertifiedEntityRecord): string | undefined {
-    const names = namesOf(entity).map((name) => {
-      if (typeof name !== 'string' || name.trim() === '') return undefined;
-      const normalized = normalizeName(name, true);
-      return { ...normalized, text: normalized.tokens.join(' ') };
+    let problem: string | undefined;
+    this.#link(prepareIndexChunk({ entities: [indexedFieldsOf(entity)] }, this.#dictionary), 0, (found) => {
+      problem = found.message;
     });
-    return this.#integrate(entity, names);
+    return problem;
   }
 
   /**
-   * Adds every entity of a source. With worker threads, names are normalized in a build pool while this
-   * thread indexes the previous chunk: the two halves of the build run on both cores. Entities that cannot
-   * be indexed are reported through `onInvalid` and skipped.
+   * Adds every entity of a source. With worker threads, chunks of entities are prepared (names normalized,
+   * keys made) in a build pool while this thread links the previous chunk into the index: the two halves
+   * of the build run on both cores. Entities that cannot be indexed are reported through `onInvalid` and
+   * skipped.
    */
   async addAll(
     source: Iterable<CertifiedEntityRecord> | AsyncIterable<CertifiedEntityRecord>,
@@ -167,100 +170,106 @@ export class MatcherBuilder {
     firstPosition = 0,
   ): Promise<void> {
     let position = firstPosition;
-    const addOne = (entity: CertifiedEntityRecord) => {
-      const problem = this.add(entity);
-      if (problem !== undefined) onInvalid({ position, message: problem });
-      position++;
-    };
+    const inputs = mapChunks(chunksOf(source, buildChunkEntities), (entities) => {
+      const first = position;
+      position += entities.length;
+      return { input: { entities: entities.map(indexedFieldsOf) }, first };
+    });
+    await this.#addChunks(inputs, onInvalid);
+  }
+
+  /**
+   * Adds the entities of an NDJSON file; positions reported through `onInvalid` are 1-based line numbers.
+   * Lines are parsed in the build pool too.
+   */
+  async addFile(path: string, onInvalid: (problem: InvalidEntity) => void = () => {}): Promise<void> {
+    let lineNumber = 1;
+    const inputs = mapChunks(readLineBatches(path), (lines) => {
+      const first = lineNumber;
+      lineNumber += lines.length;
+      return { input: { lines }, first };
+    });
+    await this.#addChunks(inputs, onInvalid);
+  }
+
+  async #addChunks(
+    inputs: AsyncIterable<{ input: IndexChunkInput; first: number }>,
+    onInvalid: (problem: InvalidEntity) => void,
+  ): Promise<void> {
     if (this.#options.threads === 0) {
-      // A plain loop for arrays and other sync iterables: `for await` would cost a promise per entity.
-      if (Symbol.iterator in source) for (const entity of source) addOne(entity);
-      else for await (const entity of source) addOne(entity);
+      for await (const { input, first } of inputs)
+        this.#link(prepareIndexChunk(input, this.#dictionary), first, onInvalid);
       return;
     }
-    const { filename, execArgv } = workerLocation('normalize-worker', import.meta.url);
+    const { filename, execArgv } = workerLocation('index-chunk-worker', import.meta.url);
     const pool = new Piscina({
       filename,
       execArgv,
       minThreads: this.#options.threads,
       maxThreads: this.#options.threads,
     });
-    const inFlight: {
-      entities: CertifiedEntityRecord[];
-      first: number;
-      result: Promise<NormalizeTaskResult>;
-    }[] = [];
-    const integrateOldest = async () => {
+    const inFlight: { first: number; prepared: Promise<PreparedChunk> }[] = [];
+    const linkOldest = async () => {
       const oldest = inFlight.shift();
-      if (!oldest) return;
-      const { tokens, legalForms } = await oldest.result;
-      oldest.entities.forEach((entity, i) => {
-        const names = [0, 1, 2].map((slot) => {
-          const joined = tokens[i * 3 + slot] as string;
-          if (joined === '') return undefined;
-          return { tokens: joined.split(' '), text: joined, legalForm: legalForms[i * 3 + slot] as number };
-        });
-        const problem = this.#integrate(entity, names);
-        if (problem !== undefined) onInvalid({ position: oldest.first + i, message: problem });
-      });
-    };
-    const submit = (entities: CertifiedEntityRecord[], first: number) => {
-      const task: NormalizeTask = { names: entities.flatMap(namesOf) };
-      inFlight.push({ entities, first, result: pool.run(task) as Promise<NormalizeTaskResult> });
+      if (oldest) this.#link(await oldest.prepared, oldest.first, onInvalid);
     };
     try {
-      let chunk: CertifiedEntityRecord[] = [];
-      let chunkFirst = position;
-      for await (const entity of source) {
-        chunk.push(entity);
-        position++;
-        if (chunk.length < buildChunkEntities) continue;
-        submit(chunk, chunkFirst);
-        chunk = [];
-        chunkFirst = position;
-        if (inFlight.length >= buildChunksInFlightMax) await integrateOldest();
+      for await (const { input, first } of inputs) {
+        inFlight.push({ first, prepared: pool.run(input) as Promise<PreparedChunk> });
+        if (inFlight.length >= buildChunksInFlightMax) await linkOldest();
       }
-      if (chunk.length > 0) submit(chunk, chunkFirst);
-      while (inFlight.length > 0) await integrateOldest();
+      while (inFlight.length > 0) await linkOldest();
     } finally {
+      // A chunk still in flight after a failure is abandoned: wait for it so its rejection is not unhandled.
+      await Promise.allSettled(inFlight.map(({ prepared }) => prepared));
       await pool.destroy();
     }
   }
 
-  /** Indexes one entity whose names are already normalized (legal, English, trading; undefined when absent). */
-  #integrate(entity: CertifiedEntityRecord, names: (IndexedName | undefined)[]): string | undefined {
-    if (typeof entity !== 'object' || entity === null) return 'an entity must be a JSON object';
-    if (typeof entity.ce_id !== 'string' || !certifiedEntityIdPattern.test(entity.ce_id)) {
-      return 'ce_id must be "ce_" followed by 24 letters or digits';
-    }
-    if (this.#entityIndexById.has(entity.ce_id)) return `duplicate ce_id ${entity.ce_id}`;
-    if (typeof entity.certified_entity_name !== 'string' || entity.certified_entity_name.trim() === '') {
-      return 'certified_entity_name is required';
-    }
-    const country = typeof entity.country === 'string' ? resolveCountry(entity.country) : unknownCountry;
-    if (country === unknownCountry) return `unknown country ${JSON.stringify(entity.country)}`;
-    const entityIndex = this.#names.addEntity(country);
-    this.#entityIndexById.add(entity.ce_id, entityIndex);
-    this.#entityIds.push(entity.ce_id);
-    this.#entityNames.push(entity.certified_entity_name);
-    const seenNames = new Set<string>();
-    for (const normalized of names) {
-      if (!normalized || normalized.tokens.length === 0) continue;
-      const key = `${normalized.text}|${normalized.legalForm}`;
-      if (seenNames.has(key)) continue;
-      seenNames.add(key);
-      const record = this.#names.addRecord(entityIndex, normalized.text, normalized.legalForm);
-      this.#candidates.add(record, country, normalized.tokens, normalized.text);
-    }
-    const identifiers = entity.company_identifiers;
-    if (identifiers && typeof identifiers === 'object') {
-      for (const type of identifierTypes) {
-        const value = identifiers[type];
-        if (typeof value === 'string' && value !== '')
-          this.#identifiers.add(type, country, value, entityIndex);
+  /**
+   * Links a prepared chunk into the index, in item order; `first` is the position of its item 0. Problems
+   * (the chunk's own and duplicate ce_ids) are reported in item order.
+   */
+  #link(chunk: PreparedChunk, first: number, onInvalid: (problem: InvalidEntity) => void): void {
+    const problems = chunk.problems.slice();
+    let record = 0;
+    let identifier = 0;
+    this.#candidates.beginChunk(chunk);
+    for (let e = 0; e < chunk.items.length; e++) {
+      const recordsEnd = chunk.recordsEnd[e] as number;
+      const identifiersEnd = chunk.identifiersEnd[e] as number;
+      const ceIdHash = chunk.ceIdHashes[e] as number;
+      if (this.#entityIndexById.hasPacked(chunk.ceIds, e, ceIdHash)) {
+        const ceId = Buffer.from(chunk.ceIds.bytes).toString(
+          'latin1',
+          chunk.ceIds.offsets[e],
+          chunk.ceIds.offsets[e + 1],
+        );
+        problems.push({ item: chunk.items[e] as number, message: `duplicate ce_id ${ceId}` });
+        record = recordsEnd;
+        identifier = identifiersEnd;
+        continue;
+      }
+      const country = chunk.countries[e] as number;
+      const entity = this.#names.addEntity(country);
+      this.#entityIndexById.addPacked(chunk.ceIds, e, ceIdHash, entity);
+      this.#entityIds.pushFrom(chunk.ceIds, e);
+      this.#entityNames.pushFrom(chunk.displayNames, e);
+      for (; record < recordsEnd; record++) {
+        const id = this.#names.addRecordFrom(chunk.texts, record, entity, chunk.legalForms[record] as number);
+        this.#candidates.addRecord(id, country, chunk, record);
+      }
+      for (; identifier < identifiersEnd; identifier++) {
+        this.#identifiers.addPacked(
+          chunk.identifiers,
+          identifier,
+          chunk.identifierHashes[identifier] as number,
+          entity,
+        );
       }
     }
-    return undefined;
+    if (problems.length > chunk.problems.length) problems.sort((a, b) => a.item - b.item);
+    for (const { item, message } of problems) onInvalid({ position: first + item, message });
   }
 
   get entityCount(): number {
@@ -271,7 +280,10 @@ export class MatcherBuilder {
     return new Matcher(
       {
         names: this.#names.build(),
-        candidates: this.#candidates,
+        candidates: this.#candidates.build({
+          candidatesMax: this.#options.candidatesMax,
+          postingsMax: this.#options.postingsMax,
+        }),
         identifiers: this.#identifiers,
         entityIds: this.#entityIds,
         entityNames: this.#entityNames,
@@ -279,6 +291,31 @@ export class MatcherBuilder {
       this.#options,
     );
   }
+}
+
+/** Consecutive chunks of `size` items; a synchronous source is read without a promise per item. */
+async function* chunksOf<T>(source: Iterable<T> | AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
+  let chunk: T[] = [];
+  if (Symbol.iterator in source) {
+    for (const item of source) {
+      chunk.push(item);
+      if (chunk.length < size) continue;
+      yield chunk;
+      chunk = [];
+    }
+  } else {
+    for await (const item of source) {
+      chunk.push(item);
+      if (chunk.length < size) continue;
+      yield chunk;
+      chunk = [];
+    }
+  }
+  if (chunk.length > 0) yield chunk;
+}
+
+async function* mapChunks<T, U>(chunks: AsyncIterable<T>, map: (chunk: T) => U): AsyncGenerator<U> {
+  for await (const chunk of chunks) yield map(chunk);
 }
 
 /**
@@ -310,20 +347,7 @@ export function loadMatcherSnapshot(path: string, tag: string, options: MatcherO
   return new Matcher(index, resolved);
 }
 
-/** A normalized name and its tokens joined by spaces, as the name store and FlexSearch take it. */
-type IndexedName = NormalizedName & { text: string };
-
-/** The three names of an entity the index holds, in a fixed order (legal, English, trading). */
-function namesOf(entity: CertifiedEntityRecord): unknown[] {
-  if (typeof entity !== 'object' || entity === null) return [undefined, undefined, undefined];
-  return [
-    entity.certified_entity_name,
-    entity.certified_entity_english_name,
-    entity.certified_entity_trading_name,
-  ];
-}
-
-/** Entities per build-pool task: ~3,000 names, well above the ~70 µs round trip. */
+/** Entities per build-pool task: ~1,600 name records, well above the ~70 µs round trip. */
 const buildChunkEntities = 1024;
 /** Chunks normalized ahead of the indexing thread: enough to keep both workers busy, bounded memory. */
 const buildChunksInFlightMax = 4;
@@ -338,54 +362,6 @@ interface IndexParts {
 }
 
 type MatcherParts = IndexParts & { pool: ScoringPool };
-
-/**
- * Parses one line of an entity file. The engine never needs certificates, and they are most of each line,
- * so when the line ends with its `certificates` array (as the generator and the catalog write it) only the
- * part before it is parsed: loading 1M entities takes a fraction of the time. Any other layout is parsed
- * whole. The shortcut is safe: `,"certificates":[` with unescaped quotes cannot occur inside a JSON string.
- */
-export function parseEntityLine(line: string): CertifiedEntityRecord {
-  const cut = line.indexOf(',"certificates":[');
-  if (cut > 0) {
-    try {
-      return JSON.parse(`${line.slice(0, cut)}}`) as CertifiedEntityRecord;
-    } catch {
-      // Not the expected layout after all: fall through to a full parse.
-    }
-  }
-  return JSON.parse(line) as CertifiedEntityRecord;
-}
-
-/** Streams an NDJSON entity file into a builder; bad lines are reported with their number and skipped. */
-export async function addEntityFile(
-  builder: MatcherBuilder,
-  path: string,
-  options: MatcherOptions,
-): Promise<void> {
-  const report = (position: number, message: string) => options.onInvalidEntity?.({ position, message });
-  // addAll counts positions over the entities it is given; this maps them back to the file's line numbers.
-  const lineOf: number[] = [];
-  async function* numbered(): AsyncGenerator<CertifiedEntityRecord> {
-    let lineNumber = 0;
-    for await (const lines of readLineBatches(path)) {
-      for (const line of lines) {
-        lineNumber++;
-        if (line.trim() === '') continue;
-        let entity: CertifiedEntityRecord;
-        try {
-          entity = parseEntityLine(line);
-        } catch (error) {
-          report(lineNumber, `not valid JSON: ${(error as Error).message}`);
-          continue;
-        }
-        lineOf.push(lineNumber);
-        yield entity;
-      }
-    }
-  }
-  await builder.addAll(numbered(), (problem) => report(lineOf[problem.position] ?? 0, problem.message));
-}
 
 export class Matcher {
   readonly #parts: MatcherParts;

@@ -13,6 +13,7 @@
  */
 import assert from 'node:assert/strict';
 import type { SnapshotReader, SnapshotWriter } from './index-snapshot.js';
+import type { PackedStringsData } from './packed-strings.js';
 import type { ScoringName } from './score.js';
 
 /** What crosses the thread boundary once, at pool start. */
@@ -105,14 +106,19 @@ export class NameStoreBuilder {
     return this.#entityCountries.length - 1;
   }
 
-  /** Adds a name record; `text` is its tokens joined by single spaces. */
-  addRecord(entity: number, text: string, legalForm: number): number {
-    while (this.#characterLength + text.length > this.#characters.length) {
+  /** Adds a name record: text `index` of a packed table (tokens joined by single spaces, a byte each). */
+  addRecordFrom(texts: PackedStringsData, index: number, entity: number, legalForm: number): number {
+    const start = texts.offsets[index] as number;
+    const end = texts.offsets[index + 1] as number;
+    while (this.#characterLength + end - start > this.#characters.length) {
       const grown = Buffer.allocUnsafe(this.#characters.length * 2);
       this.#characters.copy(grown, 0, 0, this.#characterLength);
       this.#characters = grown;
     }
-    this.#characterLength += this.#characters.write(text, this.#characterLength, 'latin1');
+    const characters = this.#characters;
+    const from = texts.bytes;
+    for (let i = start, at = this.#characterLength; i < end; i++, at++) characters[at] = from[i] as number;
+    this.#characterLength += end - start;
     this.#offsets.push(this.#characterLength);
     this.#legalForms.push(legalForm);
     this.#recordEntities.push(entity);

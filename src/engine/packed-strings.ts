@@ -8,6 +8,16 @@ import type { SnapshotReader, SnapshotWriter } from './index-snapshot.js';
 
 const asciiFastPathLengthMax = 128;
 
+/**
+ * A table's bytes and offsets as plain typed arrays: what a build worker sends back for a chunk of names,
+ * so that the indexing thread copies bytes instead of encoding strings.
+ */
+export interface PackedStringsData {
+  bytes: Uint8Array;
+  /** String i spans bytes[offsets[i] .. offsets[i + 1]). */
+  offsets: Uint32Array;
+}
+
 function isAscii(text: string): boolean {
   for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
   return true;
@@ -24,16 +34,7 @@ export class PackedStrings {
     // (byteLength, write) per string, which cost 7% of an index build.
     const needed =
       text.length <= asciiFastPathLengthMax && isAscii(text) ? text.length : Buffer.byteLength(text);
-    if (this.#length + needed > this.#bytes.length) {
-      const grown = Buffer.allocUnsafe(Math.max(this.#bytes.length * 2, this.#length + needed));
-      this.#bytes.copy(grown, 0, 0, this.#length);
-      this.#bytes = grown;
-    }
-    if (this.#count + 2 > this.#offsets.length) {
-      const grown = new Uint32Array(this.#offsets.length * 2);
-      grown.set(this.#offsets);
-      this.#offsets = grown;
-    }
+    this.#reserve(needed);
     if (needed === text.length) {
       const bytes = this.#bytes;
       for (let i = 0, at = this.#length; i < needed; i++, at++) bytes[at] = text.charCodeAt(i);
@@ -44,8 +45,56 @@ export class PackedStrings {
     return this.#count - 1;
   }
 
+  /** Appends string `index` of another table as it is, bytes for bytes. */
+  pushFrom(source: PackedStringsData, index: number): number {
+    const start = source.offsets[index] as number;
+    const end = source.offsets[index + 1] as number;
+    this.#reserve(end - start);
+    // A loop, not `set(subarray(…))`: the strings are short, and a view per string was a tenth of a build.
+    const bytes = this.#bytes;
+    const from = source.bytes;
+    for (let i = start, at = this.#length; i < end; i++, at++) bytes[at] = from[i] as number;
+    this.#length += end - start;
+    this.#count++;
+    this.#offsets[this.#count] = this.#length;
+    return this.#count - 1;
+  }
+
+  /** Whether string `index` of this table has the same bytes as string `sourceIndex` of another. */
+  equalsFrom(index: number, source: PackedStringsData, sourceIndex: number): boolean {
+    const start = this.#offsets[index] as number;
+    const length = (this.#offsets[index + 1] as number) - start;
+    const sourceStart = source.offsets[sourceIndex] as number;
+    if ((source.offsets[sourceIndex + 1] as number) - sourceStart !== length) return false;
+    for (let i = 0; i < length; i++)
+      if (this.#bytes[start + i] !== source.bytes[sourceStart + i]) return false;
+    return true;
+  }
+
+  /** The table as plain arrays (views, not copies). */
+  toData(): PackedStringsData {
+    return {
+      bytes: this.#bytes.subarray(0, this.#length),
+      offsets: this.#offsets.subarray(0, this.#count + 1),
+    };
+  }
+
   get(index: number): string {
     return this.#bytes.toString('utf8', this.#offsets[index], this.#offsets[index + 1]);
+  }
+
+  /** Room for one more string of `byteLength` bytes. */
+  #reserve(byteLength: number): void {
+    if (this.#length + byteLength > this.#bytes.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.#bytes.length * 2, this.#length + byteLength));
+      this.#bytes.copy(grown, 0, 0, this.#length);
+      this.#bytes = grown;
+    }
+    if (this.#count + 2 > this.#offsets.length) {
+      const grown = new Uint32Array(this.#offsets.length * 2);
+      grown.set(this.#offsets);
+      this.#offsets = grown;
+    }
   }
 
   get size(): number {

@@ -13,12 +13,13 @@
  */
 import assert from 'node:assert/strict';
 import type { SnapshotReader, SnapshotWriter } from './index-snapshot.js';
-import { PackedStrings } from './packed-strings.js';
+import { PackedStrings, type PackedStringsData } from './packed-strings.js';
 
 const noEntry = -1;
 const loadFactorMax = 0.75;
 
-function fnv1a(text: string): number {
+/** The hash a key is stored under; build workers compute it so the indexing thread does not. */
+export function hashKey(text: string): number {
   let hash = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
     hash ^= text.charCodeAt(i);
@@ -34,11 +35,14 @@ export class StringHashIndex {
   #next = new Int32Array(1024);
   #buckets = new Int32Array(2048).fill(noEntry);
   #count = 0;
+  /** False while appended entries wait to be linked into their buckets. */
+  #linked = true;
 
   /** Adds a (key, value) pair; the same pair twice is stored once. */
   add(key: string, value: number): void {
     assert.ok(Number.isInteger(value) && value >= 0, 'values are non-negative integers');
-    const hash = fnv1a(key);
+    this.#linkAppended();
+    const hash = hashKey(key);
     for (
       let entry = this.#buckets[hash & (this.#buckets.length - 1)] as number;
       entry !== noEntry;
@@ -47,10 +51,65 @@ export class StringHashIndex {
       if (this.#hashes[entry] === hash && this.#values[entry] === value && this.#keys.get(entry) === key)
         return;
     }
+    this.#link(this.#keys.push(key), hash, value);
+  }
+
+  /**
+   * Adds a pair whose key is string `index` of a packed table and `hash` its {@link hashKey}: the key's bytes
+   * are copied, never decoded. The same pair twice is stored once.
+   */
+  addPacked(source: PackedStringsData, index: number, hash: number, value: number): void {
+    assert.ok(Number.isInteger(value) && value >= 0, 'values are non-negative integers');
+    this.#linkAppended();
+    for (
+      let entry = this.#buckets[hash & (this.#buckets.length - 1)] as number;
+      entry !== noEntry;
+      entry = this.#next[entry] as number
+    ) {
+      if (
+        this.#hashes[entry] === hash &&
+        this.#values[entry] === value &&
+        this.#keys.equalsFrom(entry, source, index)
+      )
+        return;
+    }
+    this.#link(this.#keys.pushFrom(source, index), hash, value);
+  }
+
+  /**
+   * Appends a pair the caller knows is new (its value is unique to it), key and hash as for
+   * {@link addPacked}. Nothing is looked up and no chain is walked: the entries are linked into their
+   * buckets in one pass when the index is next read, which at millions of keys is a third of the cost of
+   * linking each as it comes (one cache miss per entry instead of several). The table ends the same as if
+   * each pair had gone through `add`.
+   */
+  appendPacked(source: PackedStringsData, index: number, hash: number, value: number): void {
+    if (this.#count === this.#values.length) this.#growEntries();
+    const entry = this.#keys.pushFrom(source, index);
+    this.#count++;
+    this.#hashes[entry] = hash;
+    this.#values[entry] = value;
+    this.#linked = false;
+  }
+
+  /** Whether string `index` of a packed table, whose {@link hashKey} is `hash`, is a key here. */
+  hasPacked(source: PackedStringsData, index: number, hash: number): boolean {
+    this.#linkAppended();
+    for (
+      let entry = this.#buckets[hash & (this.#buckets.length - 1)] as number;
+      entry !== noEntry;
+      entry = this.#next[entry] as number
+    ) {
+      if (this.#hashes[entry] === hash && this.#keys.equalsFrom(entry, source, index)) return true;
+    }
+    return false;
+  }
+
+  /** Stores entry `entry` (its key already pushed) and puts it at the head of its bucket's chain. */
+  #link(entry: number, hash: number, value: number): void {
     if (this.#count === this.#values.length) this.#growEntries();
     if (this.#count + 1 > this.#buckets.length * loadFactorMax) this.#rehash(this.#buckets.length * 2);
-    const entry = this.#count++;
-    this.#keys.push(key);
+    this.#count++;
     this.#hashes[entry] = hash;
     this.#values[entry] = value;
     const bucket = hash & (this.#buckets.length - 1);
@@ -60,7 +119,8 @@ export class StringHashIndex {
 
   /** Every value stored under the key, oldest first. */
   get(key: string): number[] {
-    const hash = fnv1a(key);
+    this.#linkAppended();
+    const hash = hashKey(key);
     const found: number[] = [];
     for (
       let entry = this.#buckets[hash & (this.#buckets.length - 1)] as number;
@@ -83,6 +143,7 @@ export class StringHashIndex {
   }
 
   saveTo(snapshot: SnapshotWriter, name: string): void {
+    this.#linkAppended();
     this.#keys.saveTo(snapshot, `${name}.keys`);
     snapshot.bytes(`${name}.hashes`, this.#hashes.subarray(0, this.#count));
     snapshot.bytes(`${name}.values`, this.#values.subarray(0, this.#count));
@@ -99,6 +160,15 @@ export class StringHashIndex {
     index.#buckets = snapshot.array(`${name}.buckets`, Int32Array);
     index.#count = index.#values.length;
     return index;
+  }
+
+  /** Links appended entries: the bucket count `add` would have reached, every chain rebuilt. */
+  #linkAppended(): void {
+    if (this.#linked) return;
+    let bucketCount = this.#buckets.length;
+    while (this.#count > bucketCount * loadFactorMax) bucketCount *= 2;
+    this.#rehash(bucketCount);
+    this.#linked = true;
   }
 
   #growEntries(): void {

@@ -42,6 +42,60 @@ describe('posting-list intersection', () => {
   });
 });
 
+describe('building country indexes by import', () => {
+  it('gives FlexSearch tables that answer every word like an index it built with add (property)', () => {
+    const { Index, Charset } = FlexSearch;
+    const options = { tokenize: 'strict', encoder: Charset.Exact, resolution: 1 } as const;
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.array(fc.constantFrom('acme', 'steel', 'gas', 'oil', 'nord', 'x1'), {
+            minLength: 1,
+            maxLength: 4,
+          }),
+          {
+            minLength: 1,
+            maxLength: 200,
+          },
+        ),
+        (names) => {
+          const added = new Index(options);
+          // The builder's tables: record ids in order, and per term (first use first) its ascending ids.
+          const postings = new Map<string, number[]>();
+          names.forEach((tokens, record) => {
+            added.add(record, tokens.join(' '));
+            for (const token of new Set(tokens))
+              postings.set(token, [...(postings.get(token) ?? []), record]);
+          });
+          const imported = new Index(options);
+          const importTable = imported.import as unknown as (key: string, data: unknown[]) => void;
+          importTable.call(
+            imported,
+            'reg',
+            names.map((_, record) => record),
+          );
+          importTable.call(
+            imported,
+            'map',
+            [...postings].map(([term, ids]) => [term, [ids]]),
+          );
+          const exports = (index: typeof added) => {
+            const out: [string, string][] = [];
+            index.export((key, data) => {
+              out.push([key, data]);
+            });
+            return out;
+          };
+          expect(exports(imported)).toEqual(exports(added));
+          for (const term of postings.keys())
+            expect(imported.search(term, { limit: 1_000 })).toEqual(added.search(term, { limit: 1_000 }));
+        },
+      ),
+      { numRuns: 50 },
+    );
+  });
+});
+
 describe('ranking candidates', () => {
   it('keeps exactly the head of sorting every record by weight, ties by lower record (against a full sort)', () => {
     fc.assert(

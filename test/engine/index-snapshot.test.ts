@@ -9,7 +9,10 @@ import {
   type CertifiedEntityRecord,
   createMatcher,
   IndexSnapshotError,
+  type InvalidEntity,
   loadMatcherSnapshot,
+  type Matcher,
+  MatcherBuilder,
 } from '../../src/engine/index.js';
 
 const directory = mkdtempSync(join(tmpdir(), 'certmatch-snapshot-'));
@@ -70,6 +73,62 @@ describe('index snapshots', () => {
     loaded.saveSnapshot(second, 'tag');
     expect(readFileSync(second).equals(readFileSync(first))).toBe(true);
     await Promise.all([built.close(), loaded.close()]);
+  });
+
+  it('come out byte for byte the same however the index was built: workers or not, records, file or one by one', async () => {
+    // Across chunk boundaries (1,024 entities), with problems the build must skip: a duplicate ce_id, an
+    // entity without a name, a line that is not JSON, blank lines.
+    const duplicate = { ...(entities[1_500] as CertifiedEntityRecord), certified_entity_name: 'Other Name' };
+    const nameless = { ...(entities[10] as CertifiedEntityRecord), ce_id: 'ce_000000000000000000000000' };
+    const withProblems: unknown[] = [
+      ...entities.slice(0, 2_000),
+      duplicate,
+      nameless,
+      ...entities.slice(2_000),
+    ];
+    (withProblems[2_001] as { certified_entity_name: string }).certified_entity_name = ' ';
+    const file = join(directory, 'entities.ndjson');
+    const lines = withProblems.map((entity) => JSON.stringify(entity));
+    lines.splice(1_200, 0, '', '{"ce_id": "ce_');
+    writeFileSync(file, `${lines.join('\n')}\n`);
+
+    const snapshotOf = async (
+      name: string,
+      build: (onInvalidEntity: (p: InvalidEntity) => void) => Promise<Matcher>,
+    ) => {
+      const problems: InvalidEntity[] = [];
+      const matcher = await build((problem) => problems.push(problem));
+      const path = join(directory, `${name}.index`);
+      matcher.saveSnapshot(path, 'same');
+      await matcher.close();
+      return { bytes: readFileSync(path), problems: problems.map(({ message }) => message.split(':')[0]) };
+    };
+    const reference = await snapshotOf('records-inline', (onInvalidEntity) =>
+      createMatcher({ entities: withProblems as CertifiedEntityRecord[] }, { threads: 0, onInvalidEntity }),
+    );
+    expect(reference.problems).toEqual([
+      `duplicate ce_id ${duplicate.ce_id}`,
+      'certified_entity_name is required',
+    ]);
+    const builds = {
+      'records-workers': (onInvalidEntity: (p: InvalidEntity) => void) =>
+        createMatcher({ entities: withProblems as CertifiedEntityRecord[] }, { threads: 2, onInvalidEntity }),
+      'file-workers': (onInvalidEntity: (p: InvalidEntity) => void) =>
+        createMatcher({ file }, { threads: 2, onInvalidEntity }),
+      'one-by-one': async () => {
+        const builder = new MatcherBuilder({ threads: 0 });
+        for (const entity of withProblems) builder.add(entity as CertifiedEntityRecord);
+        return builder.build();
+      },
+    };
+    for (const [name, build] of Object.entries(builds)) {
+      const { bytes } = await snapshotOf(name, build);
+      expect(bytes.equals(reference.bytes), name).toBe(true);
+    }
+    const fromFile = await snapshotOf('file-inline', (onInvalidEntity) =>
+      createMatcher({ file }, { threads: 0, onInvalidEntity }),
+    );
+    expect(fromFile.problems).toEqual(['not valid JSON', ...reference.problems]);
   });
 
   it('work with the scoring pool in worker threads', async () => {

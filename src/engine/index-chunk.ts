@@ -1,0 +1,310 @@
+/**
+ * The per-entity half of an index build, done a chunk of entities at a time where it parallelizes (the
+ * build workers): validation, name normalization, each name's distinct tokens, every exact key (ce_id, whole
+ * name, order-free name, identifiers) with its hash, encoded as bytes. What comes back is typed arrays and
+ * packed bytes, so that the one thread that owns the index only copies bytes and links them into its tables;
+ * nothing it does depends on how a name is normalized.
+ *
+ * The same function runs on the calling thread when a build has no workers: one code path either way.
+ *
+ * @internal
+ */
+import { threadId } from 'node:worker_threads';
+import { type CountryIndex, resolveCountry, unknownCountry } from './countries.js';
+import { type CertifiedEntityRecord, certifiedEntityIdPattern } from './entity-record.js';
+import { identifierKey, identifierTypes, normalizeIdentifier } from './identifiers.js';
+import { compactKey, normalizeName } from './normalize.js';
+import { PackedStrings, type PackedStringsData } from './packed-strings.js';
+import { hashKey } from './string-hash-index.js';
+
+/**
+ * What the index reads of a valid entity, flattened so that it crosses to a worker cheaply: ce_id, display
+ * name, the three names to index (legal, English, trading; null when absent), the resolved country, then one
+ * value per {@link identifierTypes} entry (null when absent).
+ */
+export type IndexedFields = [
+  ceId: string,
+  legalName: string,
+  englishName: string | null,
+  tradingName: string | null,
+  country: CountryIndex,
+  ...identifiers: (string | null)[],
+];
+
+const identifiersAt = 5;
+
+/** The fields the index reads from an entity, or why the entity cannot be indexed. */
+export function indexedFieldsOf(entity: unknown): IndexedFields | string {
+  if (typeof entity !== 'object' || entity === null) return 'an entity must be a JSON object';
+  const record = entity as Record<string, unknown>;
+  const ceId = record.ce_id;
+  if (typeof ceId !== 'string' || !certifiedEntityIdPattern.test(ceId)) {
+    return 'ce_id must be "ce_" followed by 24 letters or digits';
+  }
+  const name = record.certified_entity_name;
+  if (typeof name !== 'string' || name.trim() === '') return 'certified_entity_name is required';
+  const country = typeof record.country === 'string' ? resolveCountry(record.country) : unknownCountry;
+  if (country === unknownCountry) return `unknown country ${JSON.stringify(record.country)}`;
+  const fields: IndexedFields = [
+    ceId,
+    name,
+    stringOrNull(record.certified_entity_english_name),
+    stringOrNull(record.certified_entity_trading_name),
+    country,
+  ];
+  const identifiers = record.company_identifiers;
+  for (const type of identifierTypes) {
+    const value =
+      typeof identifiers === 'object' && identifiers !== null
+        ? (identifiers as Record<string, unknown>)[type]
+        : undefined;
+    fields.push(typeof value === 'string' && value !== '' ? value : null);
+  }
+  return fields;
+}
+
+function stringOrNull(value: unknown): string | null {
+  return typeof value === 'string' ? value : null;
+}
+
+/**
+ * A chunk for the build workers: entities already checked on the sending thread (a string is why one
+ * cannot be indexed), or NDJSON lines that the worker parses and checks itself.
+ */
+export type IndexChunkInput = { entities: (IndexedFields | string)[] } | { lines: string[] };
+
+/** A chunk's entities, prepared. Item i is the chunk's entity (or line) i. */
+export interface PreparedChunk {
+  /** Items that cannot be indexed, and why, in item order. Blank lines are neither entities nor problems. */
+  problems: { item: number; message: string }[];
+  // Per entity that can be indexed, in item order:
+  items: Int32Array;
+  countries: Uint16Array;
+  ceIds: PackedStringsData;
+  ceIdHashes: Uint32Array;
+  /** `certified_entity_name` as given, for answers. */
+  displayNames: PackedStringsData;
+  /** The entity's name records end here (exclusive); they start where the previous entity's end. */
+  recordsEnd: Uint32Array;
+  /** Likewise for its identifier keys. */
+  identifiersEnd: Uint32Array;
+  // Per name record (an entity's distinct normalized names):
+  /** Tokens joined by single spaces, one byte per character, as the name store keeps them. */
+  texts: PackedStringsData;
+  legalForms: Uint16Array;
+  /** `country:compact name`. */
+  wholeNames: PackedStringsData;
+  wholeNameHashes: Uint32Array;
+  /** `country:` + tokens sorted and joined; empty for a name of one token (no other order exists). */
+  orderFreeNames: PackedStringsData;
+  orderFreeNameHashes: Uint32Array;
+  /** The record's distinct tokens, in order of first appearance, end here in `recordWords` (exclusive). */
+  tokensEnd: Uint32Array;
+  /** Tokens as ids of the preparing thread's {@link WordDictionary}. */
+  recordWords: Uint32Array;
+  /** Which dictionary the ids are of. */
+  dictionary: string;
+  /** Words this dictionary first met in this chunk; they take the next ids, in order. */
+  newWords: string[];
+  // Per identifier:
+  identifiers: PackedStringsData;
+  identifierHashes: Uint32Array;
+}
+
+/** Indexes of the first and one-past-last elements of part `at` of a list cut at `ends`. */
+export function rangeOf(ends: Uint32Array, at: number): [number, number] {
+  return [at === 0 ? 0 : (ends[at - 1] as number), ends[at] as number];
+}
+
+/**
+ * Parses one line of an entity file. The engine never needs certificates, and they are most of each line,
+ * so when the line ends with its `certificates` array (as the generator and the catalog write it) only the
+ * part before it is parsed. Any other layout is parsed whole. The shortcut is safe: `,"certificates":[`
+ * with unescaped quotes cannot occur inside a JSON string. The entity is not checked.
+ */
+export function parseEntityLine(line: string): CertifiedEntityRecord {
+  const cut = line.indexOf(',"certificates":[');
+  if (cut > 0) {
+    try {
+      return JSON.parse(`${line.slice(0, cut)}}`) as CertifiedEntityRecord;
+    } catch {
+      // Not the expected layout after all: fall through to a full parse.
+    }
+  }
+  return JSON.parse(line) as CertifiedEntityRecord;
+}
+
+/**
+ * The words a preparing thread has sent, each with an id of its own. A chunk's tokens cross threads as
+ * these ids, and each word's text crosses once per thread rather than once per chunk; the receiving side
+ * keeps one translation per dictionary (profiled at 1M entities: looking up ~2M freshly received strings
+ * was a sixth of the indexing thread's time). Chunks of one dictionary must be read in the order they were
+ * prepared, which a worker's queue and the builder's in-order linking both keep.
+ */
+export class WordDictionary {
+  static #created = 0;
+  /** Unique within the process: the thread, and the dictionary's number in it. */
+  readonly id = `${threadId}.${++WordDictionary.#created}`;
+  readonly #ids = new Map<string, number>();
+
+  /** The word's id; a word not yet known is added to `newWords` and known from the next call on. */
+  idOf(word: string, newWords: string[]): number {
+    let id = this.#ids.get(word);
+    if (id === undefined) {
+      id = this.#ids.size;
+      this.#ids.set(word, id);
+      newWords.push(word);
+    }
+    return id;
+  }
+}
+
+export function prepareIndexChunk(input: IndexChunkInput, dictionary: WordDictionary): PreparedChunk {
+  const problems: PreparedChunk['problems'] = [];
+  const entities: { item: number; fields: IndexedFields }[] = [];
+  const accept = (item: number, fields: IndexedFields | string) => {
+    if (typeof fields === 'string') problems.push({ item, message: fields });
+    else entities.push({ item, fields });
+  };
+  if ('entities' in input) {
+    input.entities.forEach((fields, item) => {
+      accept(item, fields);
+    });
+  } else {
+    input.lines.forEach((line, item) => {
+      if (line.trim() === '') return;
+      let entity: unknown;
+      try {
+        entity = parseEntityLine(line);
+      } catch (error) {
+        problems.push({ item, message: `not valid JSON: ${(error as Error).message}` });
+        return;
+      }
+      accept(item, indexedFieldsOf(entity));
+    });
+  }
+
+  const ceIds = new PackedStrings();
+  const displayNames = new PackedStrings();
+  const texts = new Latin1Strings();
+  const wholeNames = new PackedStrings();
+  const orderFreeNames = new PackedStrings();
+  const identifiers = new PackedStrings();
+  const ceIdHashes = new Uint32Array(entities.length);
+  const recordsEnd = new Uint32Array(entities.length);
+  const identifiersEnd = new Uint32Array(entities.length);
+  const legalForms: number[] = [];
+  const wholeNameHashes: number[] = [];
+  const orderFreeNameHashes: number[] = [];
+  const tokensEnd: number[] = [];
+  const recordWords: number[] = [];
+  const identifierHashes: number[] = [];
+
+  const newWords: string[] = [];
+  entities.forEach(({ fields }, e) => {
+    const [ceId, legalName, englishName, tradingName, country] = fields;
+    ceIds.push(ceId);
+    ceIdHashes[e] = hashKey(ceId);
+    displayNames.push(legalName);
+    const entityRecordsStart = legalForms.length;
+    const entityTexts: string[] = [];
+    for (const name of [legalName, englishName, tradingName]) {
+      if (name === null || name.trim() === '') continue;
+      const normalized = normalizeName(name, true);
+      if (normalized.tokens.length === 0) continue;
+      const text = normalized.tokens.join(' ');
+      // An entity's names that normalize alike are one record (an English name equal to the legal name).
+      if (isRepeatedName(entityTexts, legalForms, entityRecordsStart, text, normalized.legalForm)) continue;
+      entityTexts.push(text);
+      texts.push(text);
+      legalForms.push(normalized.legalForm);
+      const wholeName = `${country}:${compactKey(normalized.tokens)}`;
+      wholeNames.push(wholeName);
+      wholeNameHashes.push(hashKey(wholeName));
+      const orderFree = normalized.tokens.length > 1 ? orderFreeKey(country, normalized.tokens) : '';
+      orderFreeNames.push(orderFree);
+      orderFreeNameHashes.push(orderFree === '' ? 0 : hashKey(orderFree));
+      const recordTokensStart = recordWords.length;
+      for (const token of normalized.tokens) {
+        const word = dictionary.idOf(token, newWords);
+        if (recordWords.indexOf(word, recordTokensStart) < 0) recordWords.push(word); // once per record
+      }
+      tokensEnd.push(recordWords.length);
+    }
+    recordsEnd[e] = legalForms.length;
+    identifierTypes.forEach((type, i) => {
+      const value = fields[identifiersAt + i];
+      if (typeof value !== 'string') return;
+      const normalized = normalizeIdentifier(value, country);
+      if (normalized === undefined) return;
+      const key = identifierKey(type, country, normalized);
+      identifiers.push(key);
+      identifierHashes.push(hashKey(key));
+    });
+    identifiersEnd[e] = identifierHashes.length;
+  });
+
+  return {
+    problems,
+    items: Int32Array.from(entities, ({ item }) => item),
+    countries: Uint16Array.from(entities, ({ fields }) => fields[4]),
+    ceIds: ceIds.toData(),
+    ceIdHashes,
+    displayNames: displayNames.toData(),
+    recordsEnd,
+    identifiersEnd,
+    texts: texts.toData(),
+    legalForms: Uint16Array.from(legalForms),
+    wholeNames: wholeNames.toData(),
+    wholeNameHashes: Uint32Array.from(wholeNameHashes),
+    orderFreeNames: orderFreeNames.toData(),
+    orderFreeNameHashes: Uint32Array.from(orderFreeNameHashes),
+    tokensEnd: Uint32Array.from(tokensEnd),
+    recordWords: Uint32Array.from(recordWords),
+    dictionary: dictionary.id,
+    newWords,
+    identifiers: identifiers.toData(),
+    identifierHashes: Uint32Array.from(identifierHashes),
+  };
+}
+
+function isRepeatedName(
+  entityTexts: readonly string[],
+  legalForms: readonly number[],
+  entityRecordsStart: number,
+  text: string,
+  legalForm: number,
+): boolean {
+  for (let i = 0; i < entityTexts.length; i++)
+    if (entityTexts[i] === text && legalForms[entityRecordsStart + i] === legalForm) return true;
+  return false;
+}
+
+/** `country:` + tokens sorted and joined: the same for any order of the same words. */
+export function orderFreeKey(country: CountryIndex, tokens: readonly string[]): string {
+  return `${country}:${[...tokens].sort().join(' ')}`;
+}
+
+/**
+ * Packed strings written one byte per UTF-16 unit, as the name store holds normalized names (they are
+ * ASCII; a character past Latin-1 would be cut to its low byte, as `Buffer.write(…, 'latin1')` does).
+ */
+class Latin1Strings {
+  #bytes = Buffer.allocUnsafe(1 << 14);
+  #length = 0;
+  readonly #offsets: number[] = [0];
+
+  push(text: string): void {
+    if (this.#length + text.length > this.#bytes.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.#bytes.length * 2, this.#length + text.length));
+      this.#bytes.copy(grown, 0, 0, this.#length);
+      this.#bytes = grown;
+    }
+    this.#length += this.#bytes.write(text, this.#length, 'latin1');
+    this.#offsets.push(this.#length);
+  }
+
+  toData(): PackedStringsData {
+    return { bytes: this.#bytes.subarray(0, this.#length), offsets: Uint32Array.from(this.#offsets) };
+  }
+}
