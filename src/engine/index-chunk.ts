@@ -10,12 +10,12 @@
  * @internal
  */
 import { threadId } from 'node:worker_threads';
-import { type CountryIndex, resolveCountry, unknownCountry } from './countries.js';
+import { type CountryIndex, countryCount, resolveCountry, unknownCountry } from './countries.js';
 import { type CertifiedEntityRecord, certifiedEntityIdPattern } from './entity-record.js';
-import { identifierKey, identifierTypes, normalizeIdentifier } from './identifiers.js';
-import { compactKey, normalizeName } from './normalize.js';
-import { PackedStrings, type PackedStringsData } from './packed-strings.js';
-import { hashKey } from './string-hash-index.js';
+import { identifierTypes, normalizeIdentifier } from './identifiers.js';
+import { normalizeName } from './normalize.js';
+import type { PackedStringsData } from './packed-strings.js';
+import { PackedKeyWriter } from './string-hash-index.js';
 
 /**
  * What the index reads of a valid entity, flattened so that it crosses to a worker cheaply: ce_id, display
@@ -117,13 +117,25 @@ export function rangeOf(ends: Uint32Array, at: number): [number, number] {
 }
 
 /**
- * Parses one line of an entity file. The engine never needs certificates, and they are most of each line,
- * so when the line ends with its `certificates` array (as the generator and the catalog write it) only the
- * part before it is parsed. Any other layout is parsed whole. The shortcut is safe: `,"certificates":[`
- * with unescaped quotes cannot occur inside a JSON string. The entity is not checked.
+ * Fields of an entity line the engine never reads, each a large array: addresses and certificates are most
+ * of a line. The generator and the catalog write them after the fields the engine needs.
+ */
+const unreadFieldMarkers = [',"certified_entity_addresses":[', ',"certificates":['];
+
+/**
+ * Parses one line of an entity file. When the line holds addresses or certificates after the fields the
+ * engine reads (as the generator and the catalog write it), only the part before them is parsed: half the
+ * work or less. Any other layout is parsed whole. The shortcut is safe: a marker such as
+ * `,"certificates":[` has unescaped quotes, so it cannot occur inside a JSON string, and a cut inside a
+ * nested object leaves unbalanced JSON, which fails to parse and falls back to the whole line. The entity is
+ * not checked.
  */
 export function parseEntityLine(line: string): CertifiedEntityRecord {
-  const cut = line.indexOf(',"certificates":[');
+  let cut = -1;
+  for (const marker of unreadFieldMarkers) {
+    const at = line.indexOf(marker);
+    if (at > 0 && (cut < 0 || at < cut)) cut = at;
+  }
   if (cut > 0) {
     try {
       return JSON.parse(`${line.slice(0, cut)}}`) as CertifiedEntityRecord;
@@ -184,87 +196,105 @@ export function prepareIndexChunk(input: IndexChunkInput, dictionary: WordDictio
     });
   }
 
-  const ceIds = new PackedStrings();
-  const displayNames = new PackedStrings();
+  const ceIds = new PackedKeyWriter();
+  const displayNames = new PackedKeyWriter();
   const texts = new Latin1Strings();
-  const wholeNames = new PackedStrings();
-  const orderFreeNames = new PackedStrings();
-  const identifiers = new PackedStrings();
-  const ceIdHashes = new Uint32Array(entities.length);
+  const wholeNames = new PackedKeyWriter();
+  const orderFreeNames = new PackedKeyWriter();
+  const identifiers = new PackedKeyWriter();
+  const items = new Int32Array(entities.length);
+  const countries = new Uint16Array(entities.length);
   const recordsEnd = new Uint32Array(entities.length);
   const identifiersEnd = new Uint32Array(entities.length);
   const legalForms: number[] = [];
-  const wholeNameHashes: number[] = [];
-  const orderFreeNameHashes: number[] = [];
   const tokensEnd: number[] = [];
   const recordWords: number[] = [];
-  const identifierHashes: number[] = [];
-
   const newWords: string[] = [];
-  entities.forEach(({ fields }, e) => {
+
+  for (let e = 0; e < entities.length; e++) {
+    const { item, fields } = entities[e] as { item: number; fields: IndexedFields };
     const [ceId, legalName, englishName, tradingName, country] = fields;
-    ceIds.push(ceId);
-    ceIdHashes[e] = hashKey(ceId);
-    displayNames.push(legalName);
+    items[e] = item;
+    countries[e] = country;
+    ceIds.key(ceId);
+    displayNames.key(legalName);
+    const countryPrefix = countryPrefixes[country] ?? `${country}:`;
     const entityRecordsStart = legalForms.length;
     const entityTexts: string[] = [];
     for (const name of [legalName, englishName, tradingName]) {
       if (name === null || name.trim() === '') continue;
       const normalized = normalizeName(name, true);
-      if (normalized.tokens.length === 0) continue;
-      const text = normalized.tokens.join(' ');
+      const tokens = normalized.tokens;
+      if (tokens.length === 0) continue;
+      const text = tokens.join(' ');
       // An entity's names that normalize alike are one record (an English name equal to the legal name).
       if (isRepeatedName(entityTexts, legalForms, entityRecordsStart, text, normalized.legalForm)) continue;
       entityTexts.push(text);
       texts.push(text);
       legalForms.push(normalized.legalForm);
-      const wholeName = `${country}:${compactKey(normalized.tokens)}`;
-      wholeNames.push(wholeName);
-      wholeNameHashes.push(hashKey(wholeName));
-      const orderFree = normalized.tokens.length > 1 ? orderFreeKey(country, normalized.tokens) : '';
-      orderFreeNames.push(orderFree);
-      orderFreeNameHashes.push(orderFree === '' ? 0 : hashKey(orderFree));
+      // `country:compact name` (see compactKey), then the order-free `country:` + sorted tokens, or an empty
+      // key for a one-word name.
+      wholeNames.text(countryPrefix);
+      for (const token of tokens) wholeNames.text(token);
+      wholeNames.end();
+      if (tokens.length > 1) {
+        orderFreeNames.text(countryPrefix);
+        const sorted = tokens.slice().sort();
+        for (let t = 0; t < sorted.length; t++) {
+          if (t > 0) orderFreeNames.text(' ');
+          orderFreeNames.text(sorted[t] as string);
+        }
+      }
+      orderFreeNames.end();
       const recordTokensStart = recordWords.length;
-      for (const token of normalized.tokens) {
+      for (const token of tokens) {
         const word = dictionary.idOf(token, newWords);
         if (recordWords.indexOf(word, recordTokensStart) < 0) recordWords.push(word); // once per record
       }
       tokensEnd.push(recordWords.length);
     }
     recordsEnd[e] = legalForms.length;
-    identifierTypes.forEach((type, i) => {
+    for (let i = 0; i < identifierTypes.length; i++) {
       const value = fields[identifiersAt + i];
-      if (typeof value !== 'string') return;
+      if (typeof value !== 'string') continue;
       const normalized = normalizeIdentifier(value, country);
-      if (normalized === undefined) return;
-      const key = identifierKey(type, country, normalized);
-      identifiers.push(key);
-      identifierHashes.push(hashKey(key));
-    });
-    identifiersEnd[e] = identifierHashes.length;
-  });
+      if (normalized === undefined) continue;
+      // identifierKey(type, country, normalized)
+      identifiers
+        .text(identifierTypes[i] as string)
+        .text(':')
+        .text(countryPrefix)
+        .text(normalized)
+        .end();
+    }
+    identifiersEnd[e] = identifiers.size;
+  }
 
+  const ceIdData = ceIds.toData();
+  const wholeNameData = wholeNames.toData();
+  const orderFreeData = orderFreeNames.toData();
+  const identifierData = identifiers.toData();
   return {
     problems,
-    items: Int32Array.from(entities, ({ item }) => item),
-    countries: Uint16Array.from(entities, ({ fields }) => fields[4]),
-    ceIds: ceIds.toData(),
-    ceIdHashes,
-    displayNames: displayNames.toData(),
+    items,
+    countries,
+    ceIds: ceIdData.keys,
+    ceIdHashes: ceIdData.hashes,
+    displayNames: displayNames.toData().keys,
     recordsEnd,
     identifiersEnd,
     texts: texts.toData(),
     legalForms: Uint16Array.from(legalForms),
-    wholeNames: wholeNames.toData(),
-    wholeNameHashes: Uint32Array.from(wholeNameHashes),
-    orderFreeNames: orderFreeNames.toData(),
-    orderFreeNameHashes: Uint32Array.from(orderFreeNameHashes),
+    wholeNames: wholeNameData.keys,
+    wholeNameHashes: wholeNameData.hashes,
+    orderFreeNames: orderFreeData.keys,
+    orderFreeNameHashes: orderFreeData.hashes,
     tokensEnd: Uint32Array.from(tokensEnd),
     recordWords: Uint32Array.from(recordWords),
     dictionary: dictionary.id,
     newWords,
-    identifiers: identifiers.toData(),
-    identifierHashes: Uint32Array.from(identifierHashes),
+    identifiers: identifierData.keys,
+    identifierHashes: identifierData.hashes,
   };
 }
 
@@ -284,6 +314,9 @@ function isRepeatedName(
 export function orderFreeKey(country: CountryIndex, tokens: readonly string[]): string {
   return `${country}:${[...tokens].sort().join(' ')}`;
 }
+
+/** `country:` for every country index, made once. */
+const countryPrefixes = Array.from({ length: countryCount() + 1 }, (_, country) => `${country}:`);
 
 /**
  * Packed strings written one byte per UTF-16 unit, as the name store holds normalized names (they are

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { SnapshotWriter } from '../../src/engine/index-snapshot.js';
 import { PackedStrings } from '../../src/engine/packed-strings.js';
-import { hashKey, StringHashIndex } from '../../src/engine/string-hash-index.js';
+import { hashKey, PackedKeyWriter, StringHashIndex } from '../../src/engine/string-hash-index.js';
 
 describe('the string hash index', () => {
   it('answers exactly like a Map of arrays, through growth and rehashing (property)', () => {
@@ -65,6 +65,28 @@ describe('the string hash index', () => {
       ),
       // A failing case is large; shrinking it would take minutes, and the first one already says enough.
       { numRuns: 20, endOnFailure: true },
+    );
+  });
+
+  it('writes keys from parts as the UTF-8 bytes and the hash of the joined key (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(fc.string({ unit: 'binary', maxLength: 12 }), { maxLength: 4 })),
+        (keys) => {
+          const writer = new PackedKeyWriter();
+          for (const parts of keys) {
+            for (const part of parts) writer.text(part);
+            writer.end();
+          }
+          const { keys: packed, hashes } = writer.toData();
+          keys.forEach((parts, i) => {
+            const key = parts.join('');
+            const bytes = packed.bytes.subarray(packed.offsets[i], packed.offsets[i + 1]);
+            expect(Buffer.from(bytes).equals(Buffer.from(key, 'utf8'))).toBe(true);
+            expect(hashes[i]).toBe(hashKey(key));
+          });
+        },
+      ),
     );
   });
 
