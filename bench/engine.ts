@@ -200,7 +200,14 @@ for (const size of sizes) {
       unit: 's',
       ...(atScale ? { target: '≤ 10 s', meets: buildSeconds <= 10 } : {}),
     },
-    { name: 'load from NDJSON file, fresh process', value: load.loadSeconds, unit: 's' },
+    {
+      // The cold start of a service without a current snapshot: lines parsed in the build workers, as the
+      // catalog's documents are.
+      name: 'index build from the NDJSON file, fresh process',
+      value: load.loadSeconds,
+      unit: 's',
+      ...(atScale ? { target: '≤ 10 s', meets: load.loadSeconds <= 10 } : {}),
+    },
     { name: 'index snapshot saved', value: load.saveSeconds ?? Number.NaN, unit: 's' },
     {
       // What a restart costs: the service loads the snapshot saved beside its catalog instead of building.

@@ -52,7 +52,7 @@ export async function openCatalogMatcher(
       snapshotProblem = error.message;
     }
   }
-  const matcher = await createMatcher({ entities: catalog.entitiesForIndex() }, options);
+  const matcher = await createMatcher({ lines: catalog.entityLinesForIndex() }, options);
   let saveProblem: string | undefined;
   if (path !== undefined) {
     try {

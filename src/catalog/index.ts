@@ -503,14 +503,28 @@ export class Catalog {
     return json === undefined ? undefined : (JSON.parse(json) as CertificateRecord);
   }
 
-  /** Every entity without its certificates, streamed from disk: what the matching index is built from. */
-  *entitiesForIndex(): Generator<CertifiedEntityRecord> {
+  /**
+   * Every entity without its certificates, as JSON text in batches, streamed from disk: what the matching
+   * index is built from. Text rather than objects, so that the build's worker threads parse it.
+   */
+  *entityLinesForIndex(batchSize = 1024): Generator<string[]> {
+    let batch: string[] = [];
     for (const prefix of this.#database
       .prepare('SELECT CAST(substr(document, 1, certificates_at) AS TEXT) FROM entities ORDER BY entity_id')
       .pluck()
       .iterate() as Iterable<string>) {
-      yield JSON.parse(`${prefix}}`) as CertifiedEntityRecord;
+      batch.push(`${prefix}}`);
+      if (batch.length < batchSize) continue;
+      yield batch;
+      batch = [];
     }
+    if (batch.length > 0) yield batch;
+  }
+
+  /** Every entity without its certificates, parsed. */
+  *entitiesForIndex(): Generator<CertifiedEntityRecord> {
+    for (const batch of this.entityLinesForIndex())
+      for (const line of batch) yield JSON.parse(line) as CertifiedEntityRecord;
   }
 
   get entityCount(): number {

@@ -61,14 +61,18 @@ export { companyNameLengthMax, parseCompanyRequest, QueryValidationError } from 
 export type { Penalty, ScoreExplanation, TokenAlignment } from './score.js';
 export { ScoringFailedError } from './scoring-pool.js';
 
-/** Where a matcher's entities come from: an iterable of records, or an NDJSON file. */
+/**
+ * Where a matcher's entities come from: records; an NDJSON file; or NDJSON lines in batches (a catalog's
+ * documents), which, like a file's, are parsed in the build's worker threads.
+ */
 export type EntitySource =
   | { entities: Iterable<CertifiedEntityRecord> | AsyncIterable<CertifiedEntityRecord> }
-  | { file: string };
+  | { file: string }
+  | { lines: Iterable<string[]> | AsyncIterable<string[]> };
 
 /**
  * Builds a matcher from certified entities. Entities that cannot be indexed are reported through
- * `options.onInvalidEntity` and skipped.
+ * `options.onInvalidEntity` and skipped (positions are 1-based line numbers for a file or lines).
  *
  * @example
  * const matcher = await createMatcher({ entities: [{ ce_id: 'ce_KMi1zsb9CH2EorSzOJ9YEgtV',
@@ -76,10 +80,8 @@ export type EntitySource =
  */
 export async function createMatcher(source: EntitySource, options: MatcherOptions = {}): Promise<Matcher> {
   const builder = new MatcherBuilder(options);
-  if ('file' in source) {
-    await builder.addFile(source.file, options.onInvalidEntity);
-  } else {
-    await builder.addAll(source.entities, options.onInvalidEntity);
-  }
+  if ('file' in source) await builder.addFile(source.file, options.onInvalidEntity);
+  else if ('lines' in source) await builder.addLines(source.lines, options.onInvalidEntity);
+  else await builder.addAll(source.entities, options.onInvalidEntity);
   return builder.build();
 }

@@ -183,8 +183,19 @@ export class MatcherBuilder {
    * Lines are parsed in the build pool too.
    */
   async addFile(path: string, onInvalid: (problem: InvalidEntity) => void = () => {}): Promise<void> {
+    await this.addLines(readLineBatches(path), onInvalid);
+  }
+
+  /**
+   * Adds entities given as NDJSON lines, in batches; positions reported through `onInvalid` are 1-based
+   * line numbers across the batches. Blank lines are skipped.
+   */
+  async addLines(
+    batches: Iterable<string[]> | AsyncIterable<string[]>,
+    onInvalid: (problem: InvalidEntity) => void = () => {},
+  ): Promise<void> {
     let lineNumber = 1;
-    const inputs = mapChunks(readLineBatches(path), (lines) => {
+    const inputs = mapChunks(batches, (lines) => {
       const first = lineNumber;
       lineNumber += lines.length;
       return { input: { lines }, first };
@@ -314,7 +325,10 @@ async function* chunksOf<T>(source: Iterable<T> | AsyncIterable<T>, size: number
   if (chunk.length > 0) yield chunk;
 }
 
-async function* mapChunks<T, U>(chunks: AsyncIterable<T>, map: (chunk: T) => U): AsyncGenerator<U> {
+async function* mapChunks<T, U>(
+  chunks: Iterable<T> | AsyncIterable<T>,
+  map: (chunk: T) => U,
+): AsyncGenerator<U> {
   for await (const chunk of chunks) yield map(chunk);
 }
 
