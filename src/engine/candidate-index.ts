@@ -92,16 +92,18 @@ export class CandidateIndexBuilder {
   readonly #orderFreeNames = new StringHashIndex();
 
   /**
-   * Takes in a chunk's new dictionary words; call once per chunk, in the order chunks were prepared, before
-   * adding its records.
+   * Learns the words a chunk's dictionary met first in it. Call as each chunk arrives from where it was
+   * prepared, before adding records of it or of any chunk prepared after it by the same dictionary.
    */
-  beginChunk(chunk: PreparedChunk): void {
+  learnWords(chunk: PreparedChunk): void {
     let translation = this.#translations.get(chunk.dictionary);
     if (!translation) {
       translation = { words: [], wordIds: new Int32Array(1024).fill(-1) };
       this.#translations.set(chunk.dictionary, translation);
     }
-    for (const word of chunk.newWords) translation.words.push(word);
+    chunk.newWords.forEach((word, i) => {
+      (translation as { words: string[] }).words[chunk.firstNewWord + i] = word;
+    });
     if (translation.words.length > translation.wordIds.length) {
       const grown = new Int32Array(translation.words.length * 2).fill(-1);
       grown.set(translation.wordIds);
@@ -109,7 +111,7 @@ export class CandidateIndexBuilder {
     }
   }
 
-  /** Indexes name record `record` of a country: record `at` of a chunk already begun. */
+  /** Indexes name record `record` of a country: record `at` of a chunk whose words were learnt. */
   addRecord(record: number, country: number, chunk: PreparedChunk, at: number): void {
     let inCountry = this.#countries.get(country);
     if (!inCountry) {

@@ -69,9 +69,13 @@ function stringOrNull(value: unknown): string | null {
 
 /**
  * A chunk for the build workers: entities already checked on the sending thread (a string is why one
- * cannot be indexed), or NDJSON lines that the worker parses and checks itself.
+ * cannot be indexed), or NDJSON lines that the worker parses and checks itself, as text or as the file's
+ * undecoded bytes (whole lines, each ended by a line break but perhaps the last).
  */
-export type IndexChunkInput = { entities: (IndexedFields | string)[] } | { lines: string[] };
+export type IndexChunkInput =
+  | { entities: (IndexedFields | string)[] }
+  | { lines: string[] }
+  | { bytes: Uint8Array };
 
 /** A chunk's entities, prepared. Item i is the chunk's entity (or line) i. */
 export interface PreparedChunk {
@@ -104,8 +108,9 @@ export interface PreparedChunk {
   recordWords: Uint32Array;
   /** Which dictionary the ids are of. */
   dictionary: string;
-  /** Words this dictionary first met in this chunk; they take the next ids, in order. */
+  /** Words this dictionary first met in this chunk; they took ids `firstNewWord` on, in order. */
   newWords: string[];
+  firstNewWord: number;
   // Per identifier:
   identifiers: PackedStringsData;
   identifierHashes: Uint32Array;
@@ -121,43 +126,81 @@ export function rangeOf(ends: Uint32Array, at: number): [number, number] {
  * of a line. The generator and the catalog write them after the fields the engine needs.
  */
 const unreadFieldMarkers = [',"certified_entity_addresses":[', ',"certificates":['];
+const unreadFieldMarkerBytes = unreadFieldMarkers.map((marker) => Buffer.from(marker, 'latin1'));
 
 /**
- * Parses one line of an entity file. When the line holds addresses or certificates after the fields the
+ * Parses one line of an entity file. When the line holds addresses or certificates after every field the
  * engine reads (as the generator and the catalog write it), only the part before them is parsed: half the
- * work or less. Any other layout is parsed whole. The shortcut is safe: a marker such as
+ * work or less. Any other layout is parsed whole. The cut is found safely: a marker such as
  * `,"certificates":[` has unescaped quotes, so it cannot occur inside a JSON string, and a cut inside a
- * nested object leaves unbalanced JSON, which fails to parse and falls back to the whole line. The entity is
- * not checked.
+ * nested object leaves unbalanced JSON, which fails to parse. (A key repeated after the cut is not seen;
+ * parsed whole, the repeat would win.) The entity is not checked.
  */
 export function parseEntityLine(line: string): CertifiedEntityRecord {
   let cut = -1;
   for (const marker of unreadFieldMarkers) {
     const at = line.indexOf(marker);
-    if (at > 0 && (cut < 0 || at < cut)) cut = at;
-  }
-  if (cut > 0) {
-    try {
-      return JSON.parse(`${line.slice(0, cut)}}`) as CertifiedEntityRecord;
-    } catch {
-      // Not the expected layout after all: fall through to a full parse.
+    if (at > 0) {
+      cut = at;
+      break;
     }
   }
-  return JSON.parse(line) as CertifiedEntityRecord;
+  return cut > 0 ? parseCutLine(line.slice(0, cut), () => line) : (JSON.parse(line) as CertifiedEntityRecord);
+}
+
+/** Where the fields the engine does not read start in a line's bytes (as {@link parseEntityLine}), or -1. */
+function unreadFieldsAt(line: Buffer): number {
+  for (const marker of unreadFieldMarkerBytes) {
+    const at = line.indexOf(marker);
+    if (at > 0) return at;
+  }
+  return -1;
+}
+
+/** Every field the index reads: a cut line is used only when its head holds them all. */
+const readFields = [
+  'ce_id',
+  'certified_entity_name',
+  'certified_entity_english_name',
+  'certified_entity_trading_name',
+  'country',
+  'company_identifiers',
+];
+
+/**
+ * Parses the part of a line before its unread fields when that is valid JSON holding every field the index
+ * reads (a field written after addresses would otherwise be lost); else the whole line.
+ */
+function parseCutLine(head: string, wholeLine: () => string): CertifiedEntityRecord {
+  try {
+    const entity = JSON.parse(`${head}}`) as unknown;
+    if (typeof entity === 'object' && entity !== null && readFields.every((field) => field in entity))
+      return entity as CertifiedEntityRecord;
+  } catch {
+    // Not the expected layout after all.
+  }
+  // Parsed whole, which also words the error when there is one.
+  return JSON.parse(wholeLine()) as CertifiedEntityRecord;
 }
 
 /**
  * The words a preparing thread has sent, each with an id of its own. A chunk's tokens cross threads as
  * these ids, and each word's text crosses once per thread rather than once per chunk; the receiving side
  * keeps one translation per dictionary (profiled at 1M entities: looking up ~2M freshly received strings
- * was a sixth of the indexing thread's time). Chunks of one dictionary must be read in the order they were
- * prepared, which a worker's queue and the builder's in-order linking both keep.
+ * was a sixth of the indexing thread's time). A chunk may use words that an earlier-prepared chunk brought;
+ * a thread does not prepare chunks in the order they were sent (Piscina's queue does not promise it), so
+ * the receiver learns each chunk's words as its result arrives, which is the order it was prepared in, not
+ * when it links it.
  */
 export class WordDictionary {
   static #created = 0;
   /** Unique within the process: the thread, and the dictionary's number in it. */
   readonly id = `${threadId}.${++WordDictionary.#created}`;
   readonly #ids = new Map<string, number>();
+
+  get size(): number {
+    return this.#ids.size;
+  }
 
   /** The word's id; a word not yet known is added to `newWords` and known from the next call on. */
   idOf(word: string, newWords: string[]): number {
@@ -172,28 +215,46 @@ export class WordDictionary {
 }
 
 export function prepareIndexChunk(input: IndexChunkInput, dictionary: WordDictionary): PreparedChunk {
+  const firstNewWord = dictionary.size;
   const problems: PreparedChunk['problems'] = [];
   const entities: { item: number; fields: IndexedFields }[] = [];
   const accept = (item: number, fields: IndexedFields | string) => {
     if (typeof fields === 'string') problems.push({ item, message: fields });
     else entities.push({ item, fields });
   };
+  const acceptLine = (item: number, parse: () => CertifiedEntityRecord) => {
+    let entity: unknown;
+    try {
+      entity = parse();
+    } catch (error) {
+      problems.push({ item, message: `not valid JSON: ${(error as Error).message}` });
+      return;
+    }
+    accept(item, indexedFieldsOf(entity));
+  };
   if ('entities' in input) {
     input.entities.forEach((fields, item) => {
       accept(item, fields);
     });
-  } else {
+  } else if ('lines' in input) {
     input.lines.forEach((line, item) => {
-      if (line.trim() === '') return;
-      let entity: unknown;
-      try {
-        entity = parseEntityLine(line);
-      } catch (error) {
-        problems.push({ item, message: `not valid JSON: ${(error as Error).message}` });
-        return;
-      }
-      accept(item, indexedFieldsOf(entity));
+      if (line.trim() !== '') acceptLine(item, () => parseEntityLine(line));
     });
+  } else {
+    const bytes = Buffer.from(input.bytes.buffer, input.bytes.byteOffset, input.bytes.byteLength);
+    for (let start = 0, item = 0; start < bytes.length; item++) {
+      const lineBreak = bytes.indexOf(0x0a, start);
+      const next = lineBreak < 0 ? bytes.length : lineBreak + 1;
+      let end = lineBreak < 0 ? bytes.length : lineBreak;
+      if (end > start && bytes[end - 1] === 0x0d) end--;
+      const line = bytes.subarray(start, end);
+      start = next;
+      const cut = unreadFieldsAt(line);
+      if (cut < 0) {
+        const text = line.toString('utf8');
+        if (text.trim() !== '') acceptLine(item, () => JSON.parse(text) as CertifiedEntityRecord);
+      } else acceptLine(item, () => parseCutLine(line.toString('utf8', 0, cut), () => line.toString('utf8')));
+    }
   }
 
   const ceIds = new PackedKeyWriter();
@@ -293,6 +354,7 @@ export function prepareIndexChunk(input: IndexChunkInput, dictionary: WordDictio
     recordWords: Uint32Array.from(recordWords),
     dictionary: dictionary.id,
     newWords,
+    firstNewWord,
     identifiers: identifierData.keys,
     identifierHashes: identifierData.hashes,
   };

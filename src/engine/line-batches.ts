@@ -25,3 +25,32 @@ export async function* readLineBatches(path: string): AsyncGenerator<string[]> {
   carry += decoder.end();
   if (carry !== '') yield [withoutCarriageReturn(carry)];
 }
+
+/**
+ * Yields the file's bytes in chunks that end at a line break (the last may lack one), undecoded, with the
+ * number of lines each holds. For readers that decode lines elsewhere, such as the index build's workers,
+ * which decode only the part of each line they read.
+ */
+export async function* readWholeLineChunks(path: string): AsyncGenerator<{ bytes: Buffer; lines: number }> {
+  let carry: Buffer | undefined;
+  for await (const read of createReadStream(path, { highWaterMark: chunkBytes })) {
+    const buffer = carry ? Buffer.concat([carry, read as Buffer]) : (read as Buffer);
+    const lastBreak = buffer.lastIndexOf(newline);
+    if (lastBreak < 0) {
+      carry = buffer;
+      continue;
+    }
+    carry = lastBreak + 1 < buffer.length ? Buffer.from(buffer.subarray(lastBreak + 1)) : undefined;
+    const bytes = buffer.subarray(0, lastBreak + 1);
+    yield { bytes, lines: countLineBreaks(bytes) };
+  }
+  if (carry) yield { bytes: carry, lines: 1 };
+}
+
+const newline = 0x0a;
+
+function countLineBreaks(bytes: Buffer): number {
+  let count = 0;
+  for (let at = bytes.indexOf(newline); at >= 0; at = bytes.indexOf(newline, at + 1)) count++;
+  return count;
+}

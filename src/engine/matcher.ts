@@ -18,7 +18,7 @@ import {
   WordDictionary,
 } from './index-chunk.js';
 import { IndexSnapshotError, SnapshotReader, SnapshotWriter } from './index-snapshot.js';
-import { readLineBatches } from './line-batches.js';
+import { readWholeLineChunks } from './line-batches.js';
 import { exactMatchScoreMin, type MatchType, matchTypeOf } from './match-rate.js';
 import { NameStore, NameStoreBuilder } from './name-store.js';
 import { warmUpNormalizer } from './normalize.js';
@@ -152,7 +152,9 @@ export class MatcherBuilder {
   /** Adds one entity; returns an error message instead when it cannot be indexed. */
   add(entity: CertifiedEntityRecord): string | undefined {
     let problem: string | undefined;
-    this.#link(prepareIndexChunk({ entities: [indexedFieldsOf(entity)] }, this.#dictionary), 0, (found) => {
+    const chunk = prepareIndexChunk({ entities: [indexedFieldsOf(entity)] }, this.#dictionary);
+    this.#candidates.learnWords(chunk);
+    this.#link(chunk, 0, (found) => {
       problem = found.message;
     });
     return problem;
@@ -183,7 +185,14 @@ export class MatcherBuilder {
    * Lines are parsed in the build pool too.
    */
   async addFile(path: string, onInvalid: (problem: InvalidEntity) => void = () => {}): Promise<void> {
-    await this.addLines(readLineBatches(path), onInvalid);
+    let lineNumber = 1;
+    // Undecoded: the workers decode only the part of each line they parse.
+    const inputs = mapChunks(readWholeLineChunks(path), ({ bytes, lines }) => {
+      const first = lineNumber;
+      lineNumber += lines;
+      return { input: { bytes }, first };
+    });
+    await this.#addChunks(inputs, onInvalid);
   }
 
   /**
@@ -208,8 +217,11 @@ export class MatcherBuilder {
     onInvalid: (problem: InvalidEntity) => void,
   ): Promise<void> {
     if (this.#options.threads === 0) {
-      for await (const { input, first } of inputs)
-        this.#link(prepareIndexChunk(input, this.#dictionary), first, onInvalid);
+      for await (const { input, first } of inputs) {
+        const chunk = prepareIndexChunk(input, this.#dictionary);
+        this.#candidates.learnWords(chunk);
+        this.#link(chunk, first, onInvalid);
+      }
       return;
     }
     const { filename, execArgv } = workerLocation('index-chunk-worker', import.meta.url);
@@ -226,7 +238,12 @@ export class MatcherBuilder {
     };
     try {
       for await (const { input, first } of inputs) {
-        inFlight.push({ first, prepared: pool.run(input) as Promise<PreparedChunk> });
+        // Words are learnt as results arrive, in the order each worker prepared them (see WordDictionary).
+        const prepared = (pool.run(input) as Promise<PreparedChunk>).then((chunk) => {
+          this.#candidates.learnWords(chunk);
+          return chunk;
+        });
+        inFlight.push({ first, prepared });
         if (inFlight.length >= buildChunksInFlightMax) await linkOldest();
       }
       while (inFlight.length > 0) await linkOldest();
@@ -245,7 +262,6 @@ export class MatcherBuilder {
     const problems = chunk.problems.slice();
     let record = 0;
     let identifier = 0;
-    this.#candidates.beginChunk(chunk);
     for (let e = 0; e < chunk.items.length; e++) {
       const recordsEnd = chunk.recordsEnd[e] as number;
       const identifiersEnd = chunk.identifiersEnd[e] as number;

@@ -78,14 +78,12 @@ describe('index snapshots', () => {
   it('come out byte for byte the same however the index was built: workers or not, records, file or one by one', async () => {
     // Across chunk boundaries (1,024 entities), with problems the build must skip: a duplicate ce_id, an
     // entity without a name, a line that is not JSON, blank lines.
-    const duplicate = { ...(entities[1_500] as CertifiedEntityRecord), certified_entity_name: 'Other Name' };
-    const nameless = { ...(entities[10] as CertifiedEntityRecord), ce_id: 'ce_000000000000000000000000' };
-    const withProblems: unknown[] = [
-      ...entities.slice(0, 2_000),
-      duplicate,
-      nameless,
-      ...entities.slice(2_000),
-    ];
+    // Enough chunks that a worker is handed them out of order (Piscina does not keep a worker's tasks in
+    // submission order), which the word dictionaries must survive.
+    const many = [...registryEntities({ count: 7_000, seed: 'build-ways', certificates: false })];
+    const duplicate = { ...(many[1_500] as CertifiedEntityRecord), certified_entity_name: 'Other Name' };
+    const nameless = { ...(many[10] as CertifiedEntityRecord), ce_id: 'ce_000000000000000000000000' };
+    const withProblems: unknown[] = [...many.slice(0, 2_000), duplicate, nameless, ...many.slice(2_000)];
     (withProblems[2_001] as { certified_entity_name: string }).certified_entity_name = ' ';
     const file = join(directory, 'entities.ndjson');
     const lines = withProblems.map((entity) => JSON.stringify(entity));
@@ -113,6 +111,10 @@ describe('index snapshots', () => {
     const builds = {
       'records-workers': (onInvalidEntity: (p: InvalidEntity) => void) =>
         createMatcher({ entities: withProblems as CertifiedEntityRecord[] }, { threads: 2, onInvalidEntity }),
+      'records-one-worker': (onInvalidEntity: (p: InvalidEntity) => void) =>
+        createMatcher({ entities: withProblems as CertifiedEntityRecord[] }, { threads: 1, onInvalidEntity }),
+      'file-one-worker': (onInvalidEntity: (p: InvalidEntity) => void) =>
+        createMatcher({ file }, { threads: 1, onInvalidEntity }),
       'file-workers': (onInvalidEntity: (p: InvalidEntity) => void) =>
         createMatcher({ file }, { threads: 2, onInvalidEntity }),
       'one-by-one': async () => {
@@ -129,6 +131,37 @@ describe('index snapshots', () => {
       createMatcher({ file }, { threads: 0, onInvalidEntity }),
     );
     expect(fromFile.problems).toEqual(['not valid JSON', ...reference.problems]);
+  });
+
+  it('come out the same from an entity file of any layout: CRLF, no final newline, fields after addresses', async () => {
+    // ~3 MiB, so the file is read in several chunks and some lines straddle two reads.
+    const some = [...registryEntities({ count: 6_000, seed: 'layouts' })];
+    const lines = some.map((entity, i) => {
+      if (i % 3 !== 0) return JSON.stringify(entity);
+      // Addresses and certificates first, then the fields the index reads: the cut must not lose them.
+      const { certified_entity_addresses, certificates, ...read } = entity;
+      return JSON.stringify({ certified_entity_addresses, certificates, ...read });
+    });
+    lines.splice(4_000, 0, '{"ce_id": 1,', '   ');
+    const file = join(directory, 'layouts.ndjson');
+    writeFileSync(file, lines.join('\r\n')); // and no newline after the last line
+    const snapshot = async (name: string, matcher: Matcher) => {
+      const path = join(directory, `${name}.index`);
+      matcher.saveSnapshot(path, 'layouts');
+      await matcher.close();
+      return readFileSync(path);
+    };
+    const problems: InvalidEntity[] = [];
+    const fromRecords = await snapshot(
+      'layout-records',
+      await createMatcher({ entities: some }, { threads: 0 }),
+    );
+    for (const threads of [0, 2]) {
+      const fromFile = await createMatcher({ file }, { threads, onInvalidEntity: (p) => problems.push(p) });
+      expect(fromFile.entityCount).toBe(some.length);
+      expect((await snapshot(`layout-file-${threads}`, fromFile)).equals(fromRecords)).toBe(true);
+    }
+    expect(problems.map(({ position }) => position)).toEqual([4_001, 4_001]);
   });
 
   it('work with the scoring pool in worker threads', async () => {
