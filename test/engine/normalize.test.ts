@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { legalFormCode, normalizeName } from '../../src/engine/index.js';
+import { splitTokens } from '../../src/engine/normalize.js';
 import { countryTable, legalFormTable } from '../../src/engine/reference-tables.js';
 
 const same = (a: string, b: string) => {
@@ -65,6 +66,35 @@ describe('normalization', () => {
   it('survives control characters and 10 kB names', () => {
     expect(normalizeName('Acme\u0000\u0007 Engineering\u200b Ltd').tokens).toEqual(['acme', 'engineering']);
     expect(normalizeName('x'.repeat(10_000)).tokens.length).toBeLessThanOrEqual(16);
+  });
+});
+
+describe('splitting a name into tokens', () => {
+  /** The four regular-expression passes the one-pass tokenizer replaced. */
+  const byRegularExpressions = (ascii: string) => {
+    const cleaned = ascii
+      .toLowerCase()
+      .replace(/[&+]/g, ' and ')
+      .replace(/[.'`]/g, '')
+      .replace(/[^a-z0-9]+/g, ' ')
+      .trim();
+    return cleaned === '' ? [] : cleaned.split(' ');
+  };
+
+  it('gives the tokens the regular-expression passes give, for any printable ASCII name (property)', () => {
+    const nameCharacters = fc.constantFrom(..."aZ09 .&+'`-_,/()AbcXyz".split(''));
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string({ unit: nameCharacters, maxLength: 40 }),
+          fc.string({ unit: 'grapheme-ascii', maxLength: 40 }),
+        ),
+        (name) => {
+          expect(splitTokens(name)).toEqual(byRegularExpressions(name));
+        },
+      ),
+      { numRuns: 3_000 },
+    );
   });
 });
 
