@@ -400,6 +400,10 @@ class Latin1Strings {
   }
 
   toData(): PackedStringsData {
-    return { bytes: this.#bytes.subarray(0, this.#length), offsets: Uint32Array.from(this.#offsets) };
+    // A copy at its length, not a view: see PackedKeyWriter.toData.
+    return {
+      bytes: new Uint8Array(this.#bytes.subarray(0, this.#length)),
+      offsets: Uint32Array.from(this.#offsets),
+    };
   }
 }

@@ -85,10 +85,16 @@ export class PackedKeyWriter {
     return this.#hashes.length;
   }
 
-  /** The keys written, and their hashes. */
+  /**
+   * The keys written, and their hashes. The bytes are copied out at their length: a view would carry the
+   * writer's whole spare capacity through every structured clone.
+   */
   toData(): { keys: PackedStringsData; hashes: Uint32Array } {
     return {
-      keys: { bytes: this.#bytes.subarray(0, this.#length), offsets: Uint32Array.from(this.#offsets) },
+      keys: {
+        bytes: new Uint8Array(this.#bytes.subarray(0, this.#length)),
+        offsets: Uint32Array.from(this.#offsets),
+      },
       hashes: Uint32Array.from(this.#hashes),
     };
   }
