@@ -16,9 +16,9 @@
  * @internal
  */
 import FlexSearch from 'flexsearch';
-import { orderFreeKey, type PreparedChunk, rangeOf } from './index-chunk.js';
+import { orderFreeKey, type PreparedChunk, rangeOf, wholeNameKey } from './index-chunk.js';
 import type { SnapshotReader, SnapshotWriter } from './index-snapshot.js';
-import { canonicalWordsWithinOneEdit, compactKey, foldDigraphs, withinOneEdit } from './normalize.js';
+import { canonicalWordsWithinOneEdit, foldDigraphs, withinOneEdit } from './normalize.js';
 import { StringHashIndex } from './string-hash-index.js';
 
 const { Index, Charset } = FlexSearch;
@@ -445,7 +445,7 @@ export class CandidateIndex {
   }
 
   #wholeName(country: number, tokens: readonly string[]): number[] {
-    return this.#wholeNames.get(`${country}:${compactKey(tokens)}`);
+    return this.#wholeNames.get(wholeNameKey(country, tokens));
   }
 
   #frequency(country: number, token: string): number {

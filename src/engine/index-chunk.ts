@@ -10,10 +10,10 @@
  * @internal
  */
 import { threadId } from 'node:worker_threads';
-import { type CountryIndex, countryCount, resolveCountry, unknownCountry } from './countries.js';
+import { type CountryIndex, resolveCountry, unknownCountry } from './countries.js';
 import { type CertifiedEntityRecord, certifiedEntityIdPattern } from './entity-record.js';
-import { identifierTypes, normalizeIdentifier } from './identifiers.js';
-import { normalizeName } from './normalize.js';
+import { type IdentifierType, identifierKey, identifierTypes, normalizeIdentifier } from './identifiers.js';
+import { compactKey, normalizeName } from './normalize.js';
 import type { PackedStringsData } from './packed-strings.js';
 import { PackedKeyWriter } from './string-hash-index.js';
 
@@ -279,7 +279,6 @@ export function prepareIndexChunk(input: IndexChunkInput, dictionary: WordDictio
     countries[e] = country;
     ceIds.key(ceId);
     displayNames.key(legalName);
-    const countryPrefix = countryPrefixes[country] ?? `${country}:`;
     const entityRecordsStart = legalForms.length;
     const entityTexts: string[] = [];
     for (const name of [legalName, englishName, tradingName]) {
@@ -293,20 +292,10 @@ export function prepareIndexChunk(input: IndexChunkInput, dictionary: WordDictio
       entityTexts.push(text);
       texts.push(text);
       legalForms.push(normalized.legalForm);
-      // `country:compact name` (see compactKey), then the order-free `country:` + sorted tokens, or an empty
-      // key for a one-word name.
-      wholeNames.text(countryPrefix);
-      for (const token of tokens) wholeNames.text(token);
-      wholeNames.end();
-      if (tokens.length > 1) {
-        orderFreeNames.text(countryPrefix);
-        const sorted = tokens.slice().sort();
-        for (let t = 0; t < sorted.length; t++) {
-          if (t > 0) orderFreeNames.text(' ');
-          orderFreeNames.text(sorted[t] as string);
-        }
-      }
-      orderFreeNames.end();
+      // Each key made whole, then written once: one native write per key costs less than one per part. A
+      // one-word name has no other order: its order-free key is empty.
+      wholeNames.key(wholeNameKey(country, tokens));
+      orderFreeNames.key(tokens.length > 1 ? orderFreeKey(country, tokens) : '');
       const recordTokensStart = recordWords.length;
       for (const token of tokens) {
         const word = dictionary.idOf(token, newWords);
@@ -320,13 +309,7 @@ export function prepareIndexChunk(input: IndexChunkInput, dictionary: WordDictio
       if (typeof value !== 'string') continue;
       const normalized = normalizeIdentifier(value, country);
       if (normalized === undefined) continue;
-      // identifierKey(type, country, normalized)
-      identifiers
-        .text(identifierTypes[i] as string)
-        .text(':')
-        .text(countryPrefix)
-        .text(normalized)
-        .end();
+      identifiers.key(identifierKey(identifierTypes[i] as IdentifierType, country, normalized));
     }
     identifiersEnd[e] = identifiers.size;
   }
@@ -372,13 +355,15 @@ function isRepeatedName(
   return false;
 }
 
-/** `country:` + tokens sorted and joined: the same for any order of the same words. */
-export function orderFreeKey(country: CountryIndex, tokens: readonly string[]): string {
-  return `${country}:${[...tokens].sort().join(' ')}`;
+/** `country:` + the compact name: the key of a name as written, whatever its case, marks and spacing. */
+export function wholeNameKey(country: CountryIndex, tokens: readonly string[]): string {
+  return `${country}:${compactKey(tokens)}`;
 }
 
-/** `country:` for every country index, made once. */
-const countryPrefixes = Array.from({ length: countryCount() + 1 }, (_, country) => `${country}:`);
+/** `country:` + tokens sorted and joined: the same for any order of the same words. */
+export function orderFreeKey(country: CountryIndex, tokens: readonly string[]): string {
+  return `${country}:${tokens.slice().sort().join(' ')}`;
+}
 
 /**
  * Packed strings written one byte per UTF-16 unit, as the name store holds normalized names (they are

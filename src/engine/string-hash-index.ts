@@ -32,10 +32,10 @@ export function hashKey(text: string): number {
 }
 
 /**
- * Writes keys straight into packed UTF-8 bytes, a part at a time, hashing as it goes: the same bytes as
- * `Buffer.from(key)` and the same hash as {@link hashKey}, without first joining the parts into a string.
- * Build workers make several keys per name this way; joined, each key was a cons string flattened once to
- * check it is ASCII and again to copy it (profiled: a tenth of preparing an entity).
+ * Writes keys into packed UTF-8 bytes together with their hashes: the same bytes as `Buffer.from(key)` and
+ * the same hash as {@link hashKey}, from one native write and, for ASCII, one pass over the written bytes
+ * (`charCodeAt` over strings of mixed representations was several times slower). Build workers make
+ * several keys per name this way; a key may also be written a part at a time.
  */
 export class PackedKeyWriter {
   #bytes = Buffer.allocUnsafe(1 << 14);
