@@ -2,9 +2,10 @@
  * The whole matching path at registry scale: index build time and memory, bulk queries/s with 1 and 2
  * threads, single-query latency, candidate recall on one-typo queries, and accuracy by category.
  *
- * Run: node --expose-gc --max-semi-space-size=64 --max-old-space-size=8192 --import tsx bench/engine.ts \
- *        [--sizes 100000,1000000] [--queries 20000]
- * Memory and load-from-file are measured in a separate process that starts like a service (engine-load.ts).
+ * Run: npm run build && node --expose-gc --max-semi-space-size=64 --max-old-space-size=8192 --import tsx \
+ *        bench/engine.ts [--sizes 100000,1000000] [--queries 20000]
+ * Memory and load-from-file are measured in a separate process that starts like a service, from dist/
+ * (engine-load.ts).
  */
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';

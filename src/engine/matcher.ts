@@ -380,7 +380,7 @@ export function loadMatcherSnapshot(path: string, tag: string, options: MatcherO
 /** Entities per build-pool task: ~1,600 name records, well above the ~70 µs round trip. */
 const buildChunkEntities = 1024;
 /** Chunks normalized ahead of the indexing thread: enough to keep both workers busy, bounded memory. */
-const buildChunksInFlightMax = 4;
+const buildChunksInFlightMax = 8;
 
 /** What a built index consists of: everything a snapshot holds. */
 interface IndexParts {
