@@ -4,6 +4,7 @@
  * waiting on it. Here a consumer loops synchronously over each batch.
  */
 import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
 
 const chunkBytes = 1 << 20;
@@ -29,22 +30,35 @@ export async function* readLineBatches(path: string): AsyncGenerator<string[]> {
 /**
  * Yields the file's bytes in chunks that end at a line break (the last may lack one), undecoded, with the
  * number of lines each holds. For readers that decode lines elsewhere, such as the index build's workers,
- * which decode only the part of each line they read.
+ * which decode only the part of each line they read. Each chunk is read into a buffer of its own after the
+ * previous chunk's unfinished line, so no chunk is copied to join it to that line.
  */
 export async function* readWholeLineChunks(path: string): AsyncGenerator<{ bytes: Buffer; lines: number }> {
-  let carry: Buffer | undefined;
-  for await (const read of createReadStream(path, { highWaterMark: chunkBytes })) {
-    const buffer = carry ? Buffer.concat([carry, read as Buffer]) : (read as Buffer);
-    const lastBreak = buffer.lastIndexOf(newline);
-    if (lastBreak < 0) {
-      carry = buffer;
-      continue;
+  const file = await open(path, 'r');
+  try {
+    let carry: Buffer | undefined;
+    for (;;) {
+      const carried = carry?.length ?? 0;
+      const buffer = Buffer.allocUnsafeSlow(carried + chunkBytes);
+      carry?.copy(buffer, 0);
+      const { bytesRead } = await file.read(buffer, carried, chunkBytes, null);
+      const filled = carried + bytesRead;
+      if (bytesRead === 0) {
+        if (filled > 0) yield { bytes: buffer.subarray(0, filled), lines: 1 };
+        return;
+      }
+      const lastBreak = buffer.lastIndexOf(newline, filled - 1);
+      if (lastBreak < 0) {
+        carry = buffer.subarray(0, filled); // one line longer than a chunk: read on
+        continue;
+      }
+      carry = lastBreak + 1 < filled ? buffer.subarray(lastBreak + 1, filled) : undefined;
+      const bytes = buffer.subarray(0, lastBreak + 1);
+      yield { bytes, lines: countLineBreaks(bytes) };
     }
-    carry = lastBreak + 1 < buffer.length ? Buffer.from(buffer.subarray(lastBreak + 1)) : undefined;
-    const bytes = buffer.subarray(0, lastBreak + 1);
-    yield { bytes, lines: countLineBreaks(bytes) };
+  } finally {
+    await file.close();
   }
-  if (carry) yield { bytes: carry, lines: 1 };
 }
 
 const newline = 0x0a;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { readLineBatches } from '../../src/engine/index.js';
+import { readWholeLineChunks } from '../../src/engine/line-batches.js';
 
 const directory = mkdtempSync(join(tmpdir(), 'certmatch-lines-'));
 
@@ -41,5 +42,26 @@ describe('reading a file as batches of lines', () => {
     const lines = await readAll(path);
     expect(lines).toHaveLength(1200);
     expect(lines.every((l) => l === line)).toBe(true);
+  });
+
+  it('cuts a file into chunks of whole lines that join back into the file, counting its lines', async () => {
+    // Lines from a few bytes to over a chunk (1 MiB), so that chunks end anywhere and one line spans several.
+    const lengths = [3, 700_000, 10, 1_500_000, 0, 900_000, 5, 2_000_000, 7];
+    for (const finalNewline of [true, false]) {
+      const text =
+        lengths.map((length, i) => String(i % 10).repeat(length)).join('\n') + (finalNewline ? '\n' : '');
+      const path = join(directory, `chunks-${finalNewline}.txt`);
+      writeFileSync(path, text);
+      const chunks: Buffer[] = [];
+      let lines = 0;
+      for await (const chunk of readWholeLineChunks(path)) {
+        chunks.push(Buffer.from(chunk.bytes));
+        lines += chunk.lines;
+      }
+      expect(Buffer.concat(chunks).toString('latin1')).toBe(text);
+      expect(lines).toBe(lengths.length);
+      // Every chunk ends at a line break, but the last when the file does not.
+      expect(chunks.slice(0, -1).every((chunk) => chunk[chunk.length - 1] === 0x0a)).toBe(true);
+    }
   });
 });
