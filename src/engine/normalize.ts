@@ -86,7 +86,9 @@ function insertVariant(
 
 /** German-style vowel digraphs fold to the plain vowel so that Mueller = Müller = Muller. */
 export function foldDigraphs(token: string): string {
-  return token.length > 2 && (token.includes('e') || token.includes('E'))
+  // The replacement runs only on a word that has a digraph: most words have an e but no ae, oe or ue, and
+  // the replacement was a tenth of normalizing a name.
+  return token.length > 2 && (token.includes('ae') || token.includes('oe') || token.includes('ue'))
     ? token.replace(/([aou])e/g, '$1')
     : token;
 }

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { legalFormCode, normalizeName } from '../../src/engine/index.js';
-import { splitTokens } from '../../src/engine/normalize.js';
+import { foldDigraphs, splitTokens } from '../../src/engine/normalize.js';
 import { countryTable, legalFormTable } from '../../src/engine/reference-tables.js';
 
 const same = (a: string, b: string) => {
@@ -94,6 +94,17 @@ describe('splitting a name into tokens', () => {
         },
       ),
       { numRuns: 3_000 },
+    );
+  });
+});
+
+describe('folding vowel digraphs', () => {
+  it('folds exactly what the replacement folds, for any word (property)', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom(...'aeouEAxü'.split('')), maxLength: 12 }), (word) => {
+        expect(foldDigraphs(word)).toBe(word.length > 2 ? word.replace(/([aou])e/g, '$1') : word);
+      }),
+      { numRuns: 2_000 },
     );
   });
 });
