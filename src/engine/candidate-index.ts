@@ -87,7 +87,9 @@ export class CandidateIndexBuilder {
   readonly #words: string[] = [];
   readonly #countries = new Map<number, CountryPostings>();
   /** Per preparing thread's dictionary: its words, and their word ids here (-1 until first used). */
-  readonly #translations = new Map<string, { words: string[]; wordIds: Int32Array }>();
+  readonly #translations = new Map<string, Translation>();
+  /** The chunk whose records are being added, and its dictionary's translation. */
+  #linking?: { chunk: PreparedChunk; translation: Translation };
   readonly #wholeNames = new StringHashIndex();
   readonly #orderFreeNames = new StringHashIndex();
 
@@ -101,9 +103,8 @@ export class CandidateIndexBuilder {
       translation = { words: [], wordIds: new Int32Array(1024).fill(-1) };
       this.#translations.set(chunk.dictionary, translation);
     }
-    chunk.newWords.forEach((word, i) => {
-      (translation as { words: string[] }).words[chunk.firstNewWord + i] = word;
-    });
+    for (let i = 0; i < chunk.newWords.length; i++)
+      translation.words[chunk.firstNewWord + i] = chunk.newWords[i] as string;
     if (translation.words.length > translation.wordIds.length) {
       const grown = new Int32Array(translation.words.length * 2).fill(-1);
       grown.set(translation.wordIds);
@@ -119,7 +120,12 @@ export class CandidateIndexBuilder {
       this.#countries.set(country, inCountry);
     }
     inCountry.records.push(record);
-    const translation = this.#translations.get(chunk.dictionary) as { words: string[]; wordIds: Int32Array };
+    // Looked up once per chunk, not per record.
+    if (this.#linking?.chunk !== chunk) {
+      const translation = this.#translations.get(chunk.dictionary) as Translation;
+      this.#linking = { chunk, translation };
+    }
+    const { translation } = this.#linking;
     const [first, end] = rangeOf(chunk.tokensEnd, at);
     for (let t = first; t < end; t++) {
       const dictionaryWord = chunk.recordWords[t] as number;
@@ -197,6 +203,12 @@ export class CandidateIndexBuilder {
       skeletons,
     });
   }
+}
+
+/** A dictionary's words by its ids, and each one's word id in the index (-1 until first used). */
+interface Translation {
+  words: string[];
+  wordIds: Int32Array;
 }
 
 /** A country's records and posting lists while building; a term is a word the country's names use. */

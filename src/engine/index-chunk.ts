@@ -259,7 +259,9 @@ export function prepareIndexChunk(input: IndexChunkInput, dictionary: WordDictio
 
   const ceIds = new PackedKeyWriter();
   const displayNames = new PackedKeyWriter();
-  const texts = new Latin1Strings();
+  // Normalized tokens are ASCII letters and digits, so their UTF-8 is a byte per character, as the name store
+  // keeps them.
+  const texts = new PackedKeyWriter();
   const wholeNames = new PackedKeyWriter();
   const orderFreeNames = new PackedKeyWriter();
   const identifiers = new PackedKeyWriter();
@@ -290,7 +292,7 @@ export function prepareIndexChunk(input: IndexChunkInput, dictionary: WordDictio
       // An entity's names that normalize alike are one record (an English name equal to the legal name).
       if (isRepeatedName(entityTexts, legalForms, entityRecordsStart, text, normalized.legalForm)) continue;
       entityTexts.push(text);
-      texts.push(text);
+      texts.key(text);
       legalForms.push(normalized.legalForm);
       // Each key made whole, then written once: one native write per key costs less than one per part. A
       // one-word name has no other order: its order-free key is empty.
@@ -327,7 +329,7 @@ export function prepareIndexChunk(input: IndexChunkInput, dictionary: WordDictio
     displayNames: displayNames.toData().keys,
     recordsEnd,
     identifiersEnd,
-    texts: texts.toData(),
+    texts: texts.toData().keys,
     legalForms: Uint16Array.from(legalForms),
     wholeNames: wholeNameData.keys,
     wholeNameHashes: wholeNameData.hashes,
@@ -363,32 +365,4 @@ export function wholeNameKey(country: CountryIndex, tokens: readonly string[]): 
 /** `country:` + tokens sorted and joined: the same for any order of the same words. */
 export function orderFreeKey(country: CountryIndex, tokens: readonly string[]): string {
   return `${country}:${tokens.slice().sort().join(' ')}`;
-}
-
-/**
- * Packed strings written one byte per UTF-16 unit, as the name store holds normalized names (they are
- * ASCII; a character past Latin-1 would be cut to its low byte, as `Buffer.write(…, 'latin1')` does).
- */
-class Latin1Strings {
-  #bytes = Buffer.allocUnsafe(1 << 14);
-  #length = 0;
-  readonly #offsets: number[] = [0];
-
-  push(text: string): void {
-    if (this.#length + text.length > this.#bytes.length) {
-      const grown = Buffer.allocUnsafe(Math.max(this.#bytes.length * 2, this.#length + text.length));
-      this.#bytes.copy(grown, 0, 0, this.#length);
-      this.#bytes = grown;
-    }
-    this.#length += this.#bytes.write(text, this.#length, 'latin1');
-    this.#offsets.push(this.#length);
-  }
-
-  toData(): PackedStringsData {
-    // A copy at its length, not a view: see PackedKeyWriter.toData.
-    return {
-      bytes: new Uint8Array(this.#bytes.subarray(0, this.#length)),
-      offsets: Uint32Array.from(this.#offsets),
-    };
-  }
 }

@@ -267,10 +267,11 @@ export class MatcherBuilder {
       const identifiersEnd = chunk.identifiersEnd[e] as number;
       const ceIdHash = chunk.ceIdHashes[e] as number;
       if (this.#entityIndexById.hasPacked(chunk.ceIds, e, ceIdHash)) {
-        const ceId = Buffer.from(chunk.ceIds.bytes).toString(
+        const { bytes, offsets } = chunk.ceIds;
+        const ceId = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString(
           'latin1',
-          chunk.ceIds.offsets[e],
-          chunk.ceIds.offsets[e + 1],
+          offsets[e],
+          offsets[e + 1],
         );
         problems.push({ item: chunk.items[e] as number, message: `duplicate ce_id ${ceId}` });
         record = recordsEnd;

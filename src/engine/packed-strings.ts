@@ -71,14 +71,6 @@ export class PackedStrings {
     return true;
   }
 
-  /** The table as plain arrays (views, not copies). */
-  toData(): PackedStringsData {
-    return {
-      bytes: this.#bytes.subarray(0, this.#length),
-      offsets: this.#offsets.subarray(0, this.#count + 1),
-    };
-  }
-
   get(index: number): string {
     return this.#bytes.toString('utf8', this.#offsets[index], this.#offsets[index + 1]);
   }

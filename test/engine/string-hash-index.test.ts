@@ -1,7 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { SnapshotWriter } from '../../src/engine/index-snapshot.js';
-import { PackedStrings } from '../../src/engine/packed-strings.js';
 import { hashKey, PackedKeyWriter, StringHashIndex } from '../../src/engine/string-hash-index.js';
 
 describe('the string hash index', () => {
@@ -41,11 +40,12 @@ describe('the string hash index', () => {
           const unique = pairs.map(([key, value], i) => [key, value * 10_000 + i] as const);
           const added = new StringHashIndex();
           const appended = new StringHashIndex();
-          const packed = new PackedStrings();
-          for (const [key] of unique) packed.push(key);
+          const writer = new PackedKeyWriter();
+          for (const [key] of unique) writer.key(key);
+          const { keys: packed, hashes } = writer.toData();
           unique.forEach(([key, value], i) => {
             added.add(key, value);
-            appended.appendPacked(packed.toData(), i, hashKey(key), value);
+            appended.appendPacked(packed, i, hashes[i] as number, value);
           });
           // Every table as a snapshot would hold it: the layout, not only the answers, is the same.
           const saved = (index: StringHashIndex) => {
