@@ -78,8 +78,8 @@ export function consonantSkeleton(token: string): string {
 /**
  * Collects name records for a {@link CandidateIndex}. Records arrive prepared (`index-chunk.ts`): the
  * builder interns their tokens and appends each record to its country's posting lists, and links the
- * prepared whole-name keys. Everything that is per word rather than per record (the deletion index, the
- * consonant skeletons, FlexSearch's tables) is made once in {@link CandidateIndexBuilder.build}.
+ * prepared whole-name keys; a word's deletions and consonant skeleton are added when it is first met.
+ * FlexSearch's tables are made once, from the posting lists, in {@link CandidateIndexBuilder.build}.
  */
 export class CandidateIndexBuilder {
   /** Every distinct word, by id; ids follow first appearance. */
@@ -92,6 +92,10 @@ export class CandidateIndexBuilder {
   #linking?: { chunk: PreparedChunk; translation: Translation };
   readonly #wholeNames = new StringHashIndex();
   readonly #orderFreeNames = new StringHashIndex();
+  /** Each word's one-letter deletions (words of 4 letters or more), to find one-edit typos. */
+  readonly #deletions = new StringHashIndex();
+  /** Words by consonant skeleton, in word id order. */
+  readonly #skeletons = new Map<string, string[]>();
 
   /**
    * Learns the words a chunk's dictionary met first in it. Call as each chunk arrives from where it was
@@ -110,6 +114,26 @@ export class CandidateIndexBuilder {
       grown.set(translation.wordIds);
       translation.wordIds = grown;
     }
+  }
+
+  /**
+   * Gives a word met for the first time its id, and adds it to the per-word tables as it comes rather than
+   * in {@link build}: a parallel build's linking thread waits on its workers part of the time, and this work
+   * fills that wait instead of adding to the end of the build.
+   */
+  #addWord(word: string): number {
+    const wordId = this.#words.push(word) - 1;
+    this.#wordIds.set(word, wordId);
+    if (word.length >= deletionIndexWordLengthMin) {
+      for (let d = 0; d < word.length; d++) this.#deletions.add(word.slice(0, d) + word.slice(d + 1), wordId);
+    }
+    const skeleton = consonantSkeleton(word);
+    if (skeleton !== '') {
+      const same = this.#skeletons.get(skeleton);
+      if (same) same.push(word);
+      else this.#skeletons.set(skeleton, [word]);
+    }
+    return wordId;
   }
 
   /** Indexes name record `record` of a country: record `at` of a chunk whose words were learnt. */
@@ -133,10 +157,7 @@ export class CandidateIndexBuilder {
       if (wordId < 0) {
         const word = translation.words[dictionaryWord] as string;
         wordId = this.#wordIds.get(word) ?? -1;
-        if (wordId < 0) {
-          wordId = this.#words.push(word) - 1;
-          this.#wordIds.set(word, wordId);
-        }
+        if (wordId < 0) wordId = this.#addWord(word);
         translation.wordIds[dictionaryWord] = wordId;
       }
       if (wordId >= inCountry.listOfWord.length) {
@@ -164,18 +185,6 @@ export class CandidateIndexBuilder {
 
   build(options: CandidateIndexOptions = defaultCandidateIndexOptions): CandidateIndex {
     const words = this.#words;
-    const deletions = new StringHashIndex();
-    const skeletons = new Map<string, string[]>();
-    words.forEach((word, wordId) => {
-      if (word.length >= deletionIndexWordLengthMin) {
-        for (let d = 0; d < word.length; d++) deletions.add(word.slice(0, d) + word.slice(d + 1), wordId);
-      }
-      const skeleton = consonantSkeleton(word);
-      if (skeleton === '') return;
-      const same = skeletons.get(skeleton);
-      if (same) same.push(word);
-      else skeletons.set(skeleton, [word]);
-    });
     const countries: CountryTables[] = [];
     for (const [country, { records, terms: termWords, lists }] of this.#countries) {
       // FlexSearch's own import: its tables are a set of ids and, per term, its ids by resolution slot (one
@@ -197,10 +206,10 @@ export class CandidateIndexBuilder {
       words,
       vocabulary: this.#wordIds,
       countries,
-      deletions,
+      deletions: this.#deletions,
       wholeNames: this.#wholeNames,
       orderFreeNames: this.#orderFreeNames,
-      skeletons,
+      skeletons: this.#skeletons,
     });
   }
 }

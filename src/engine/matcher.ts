@@ -230,6 +230,9 @@ export class MatcherBuilder {
       execArgv,
       minThreads: this.#options.threads,
       maxThreads: this.#options.threads,
+      // Each worker holds its share of the chunks in flight in its own queue. With one task per worker, a
+      // worker that finished waited for this thread to hand it the next, which it cannot do while linking.
+      concurrentTasksPerWorker: Math.ceil(buildChunksInFlightMax / this.#options.threads),
     });
     const inFlight: { first: number; prepared: Promise<PreparedChunk> }[] = [];
     const linkOldest = async () => {
