@@ -36,16 +36,21 @@ const catalogMmapBytes = 2 ** 30;
 const catalogCacheKiB = 131_072;
 
 /**
- * Lines per import transaction: big enough to amortize the commit (2,000 -> 10,000 measured +12%) and to give
- * the sorted certificate placements runs of neighbours, small enough that the WAL stays modest.
+ * Lines per import transaction: as many as the catalog held when it began, within these bounds. Certificate
+ * ids and ce_ids arrive at random, so a transaction touches nearly every page of their B-trees and writes
+ * each again (to the WAL, then to the catalog file), however few rows it adds: that costs in proportion to
+ * what is already stored, and growing transactions with the catalog keeps it a constant share per line.
+ * At 1M entities, 10,000-line transactions rewrote ~175 MB of index pages each (27 GB written to import a
+ * 3.8 GB file). Entities are written as they arrive, so a transaction holds no more in memory than its
+ * certificate placements (~3 per line); the first ones commit early, so a small import is soon visible.
  */
-export const importBatchLines = 10_000;
+export const importTransactionLines = { min: 10_000, max: 100_000 };
 
 /** Bytes read and handed to a parsing worker at a time (~250 entities). */
 const importChunkBytes = 1 << 20;
 /**
- * Chunks being parsed ahead of the writer: more than a batch's worth (~40 chunks), so the parsers keep busy
- * while the writer stores a batch; bounds memory (~2 x 64 MiB).
+ * Chunks being parsed ahead of the writer, so the parsers keep busy while it commits a transaction; bounds
+ * memory (~2 x 64 MiB).
  */
 const maxChunksInFlight = 64;
 const newline = 0x0a;
@@ -145,9 +150,12 @@ export class Catalog {
   /** The file, as given; `:memory:` for a catalog that lives only in this process. */
   readonly path: string;
   readonly #database: Database.Database;
-  readonly #upsertEntity: Database.Statement;
-  readonly #placeOwnCertificate: Database.Statement;
-  readonly #upsertSharedCertificate: Database.Statement;
+  readonly #insertEntity: Database.Statement;
+  readonly #updateEntityIfNewer: Database.Statement;
+  readonly #insertOwnCertificate: Database.Statement;
+  readonly #moveOwnCertificate: Database.Statement;
+  readonly #insertSharedCertificate: Database.Statement;
+  readonly #updateSharedCertificateIfNewer: Database.Statement;
   readonly #renewContentId: Database.Statement;
   readonly #entityById: Database.Statement;
   readonly #entityWithNameById: Database.Statement;
@@ -184,23 +192,32 @@ export class Catalog {
     this.#database.pragma(`cache_size = -${catalogCacheKiB}`);
     this.#database.exec(schema);
     this.#database.pragma(`user_version = ${catalogFormat}`);
-    this.#upsertEntity = this.#database
+    // Every write is an INSERT OR IGNORE, then an UPDATE of the row it found. An upsert (ON CONFLICT DO
+    // UPDATE, OR REPLACE) is a statement that may write twice, so SQLite keeps a statement journal for it: a
+    // copy of every page it touches, spilled to a temporary file past 64 KiB. With 16 KiB pages that was
+    // ~37 KB written per entity, seven times the data imported (measured with strace at 30k entities).
+    this.#insertEntity = this.#database.prepare(`
+      INSERT OR IGNORE INTO entities (ce_id, name, document, certificates_at, shared_ids, updated_at)
+      VALUES (?, ?, ?, ?, ?, ?)`);
+    // A line no newer than the stored entity changes nothing.
+    this.#updateEntityIfNewer = this.#database
       .prepare(`
-      INSERT INTO entities (ce_id, name, document, certificates_at, shared_ids, updated_at)
-      VALUES (?, ?, ?, ?, ?, ?)
-      ON CONFLICT (ce_id) DO UPDATE SET name = excluded.name, document = excluded.document,
-        certificates_at = excluded.certificates_at, shared_ids = excluded.shared_ids,
-        updated_at = excluded.updated_at
-      WHERE excluded.updated_at > entities.updated_at
+      UPDATE entities SET name = ?, document = ?, certificates_at = ?, shared_ids = ?, updated_at = ?
+      WHERE ce_id = ? AND updated_at < ?
       RETURNING entity_id`)
       .pluck();
-    this.#placeOwnCertificate = this.#database.prepare(
-      'INSERT OR REPLACE INTO own_certificates (cert_id, entity_id, start, length) VALUES (?, ?, ?, ?)',
+    this.#insertOwnCertificate = this.#database.prepare(
+      'INSERT OR IGNORE INTO own_certificates (cert_id, entity_id, start, length) VALUES (?, ?, ?, ?)',
     );
-    this.#upsertSharedCertificate = this.#database.prepare(`
-      INSERT INTO shared_certificates (cert_id, body, updated_at) VALUES (?, ?, ?)
-      ON CONFLICT (cert_id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at
-      WHERE excluded.updated_at > shared_certificates.updated_at`);
+    this.#moveOwnCertificate = this.#database.prepare(
+      'UPDATE own_certificates SET entity_id = ?, start = ?, length = ? WHERE cert_id = ?',
+    );
+    this.#insertSharedCertificate = this.#database.prepare(
+      'INSERT OR IGNORE INTO shared_certificates (cert_id, body, updated_at) VALUES (?, ?, ?)',
+    );
+    this.#updateSharedCertificateIfNewer = this.#database.prepare(
+      'UPDATE shared_certificates SET body = ?, updated_at = ? WHERE cert_id = ? AND updated_at < ?',
+    );
     this.#renewContentId = this.#database.prepare(
       "UPDATE catalog_meta SET value = lower(hex(randomblob(16))) WHERE key = 'content_id'",
     );
@@ -297,21 +314,35 @@ export class Catalog {
       seconds: 0,
       fileUnchanged: false,
     };
-    // Parsed chunks wait until they hold importBatchLines lines, then are written in one transaction (see
-    // #storeBatch). A failed transaction rolls back whole; a re-run redoes it: imports are upserts.
+    // Each parsed chunk's entities are written as it arrives, inside a transaction that ends, after its
+    // certificates' placements are written, once it holds enough lines (see importTransactionLines). A failed
+    // transaction rolls back whole; a re-run redoes it: imports are upserts.
     const database = this.#database;
-    let batch: ParseChunkResult[] = [];
-    let batchLines = 0;
-    const storeBatch = database.transaction((chunks: ParseChunkResult[]) => {
-      const changesBefore = summary.imported + summary.certificates;
-      this.#storeBatch(chunks, summary);
-      if (summary.imported + summary.certificates > changesBefore) this.#renewContentId.run();
-    });
+    const entitiesBefore = this.entityCount;
+    let transaction:
+      | { lines: number; linesMax: number; changesBefore: number; placements: Placement[] }
+      | undefined;
+    const store = (result: ParseChunkResult) => {
+      if (transaction === undefined) {
+        database.exec('BEGIN IMMEDIATE');
+        const { min, max } = importTransactionLines;
+        transaction = {
+          lines: 0,
+          linesMax: Math.min(max, Math.max(min, entitiesBefore + summary.imported)),
+          changesBefore: summary.imported + summary.certificates,
+          placements: [],
+        };
+      }
+      this.#storeEntities(result, summary, transaction.placements);
+      transaction.lines += result.lines;
+      if (transaction.lines >= transaction.linesMax) commit();
+    };
     const commit = () => {
-      if (batch.length === 0) return;
-      storeBatch.immediate(batch);
-      batch = [];
-      batchLines = 0;
+      if (transaction === undefined) return;
+      this.#placeOwnCertificates(transaction.placements, summary);
+      if (summary.imported + summary.certificates > transaction.changesBefore) this.#renewContentId.run();
+      database.exec('COMMIT');
+      transaction = undefined;
       options.onProgress?.(summary.lines);
     };
     const checkpoints = this.#checkpointInBackground();
@@ -319,7 +350,15 @@ export class Catalog {
     // One parser per core: the writer waits on SQLite's I/O part of the time (measured 100k entities: 1 parser
     // 20k entities/s, 2 parsers 24k).
     const threads = availableParallelism();
-    const pool = new Piscina({ filename, execArgv, minThreads: threads, maxThreads: threads });
+    const pool = new Piscina({
+      filename,
+      execArgv,
+      minThreads: threads,
+      maxThreads: threads,
+      // Every chunk in flight is queued at its worker: with one task at a time, a worker that finished sat
+      // idle until this thread, busy writing to SQLite, handed it the next (measured +10%).
+      concurrentTasksPerWorker: Math.ceil(maxChunksInFlight / threads),
+    });
     const inFlight: Promise<ParseChunkResult>[] = [];
     // The file's digest, from the chunks' digests in file order: what the next import compares its file with.
     const digest = createHash('sha256');
@@ -333,9 +372,7 @@ export class Catalog {
         options.onBadLine?.({ line: summary.lines + problem.line, message: problem.message });
       }
       summary.lines += result.lines;
-      batch.push(result);
-      batchLines += result.lines;
-      if (batchLines >= importBatchLines) commit();
+      store(result);
     };
     try {
       for await (const lines of wholeLineChunks(path)) {
@@ -351,6 +388,7 @@ export class Catalog {
         .prepare("INSERT OR REPLACE INTO catalog_meta (key, value) VALUES ('last_import', ?)")
         .run(`${bytesRead}:${digest.digest('hex')}`);
     } finally {
+      if (transaction !== undefined && database.inTransaction) database.exec('ROLLBACK');
       // Settle every task before the pool goes, so none rejects unobserved.
       await Promise.allSettled(inFlight);
       await pool.destroy();
@@ -390,45 +428,58 @@ export class Catalog {
   }
 
   /**
-   * Writes a batch of parsed chunks: the entities in file order (their entity_id, hence the matching index's
-   * order, follows the file), then where their certificates sit, in cert_id order. Certificate ids arrive at
-   * random, and inserting them in order lands consecutive ones on the same B-tree pages. The sort is stable on
-   * file order, so a certificate moved between entities within a batch is placed by the later line.
+   * Writes a parsed chunk's entities in file order (their entity_id, hence the matching index's order,
+   * follows the file) and their shared certificates, and collects where their own certificates sit.
    */
-  #storeBatch(chunks: ParseChunkResult[], summary: ImportSummary): void {
-    // Pushed in file order; the sort below is stable, so that order decides between equal cert_ids.
-    const placements: { certId: string; entityId: number; start: number; length: number }[] = [];
-    for (const { entities, documents } of chunks) {
-      for (const entity of entities) {
-        const entityId = this.#upsertEntity.get(
-          entity.ceId,
-          entity.name,
-          slice(documents, entity.documentStart, entity.documentLength),
-          entity.certificatesAt,
-          entity.shared.length === 0 ? null : entity.shared.map((c) => c.certId).join(' '),
-          entity.updatedAt,
-        ) as number | undefined;
-        // The upsert's WHERE clause refuses a line no newer than the stored entity: then nothing changes.
-        if (entityId === undefined) {
-          summary.unchanged++;
-          continue;
-        }
-        summary.imported++;
-        for (const { certId, start, length } of entity.own)
-          placements.push({ certId, entityId, start, length });
-        for (const certificate of entity.shared) {
-          const body = slice(documents, certificate.bodyStart, certificate.bodyLength);
-          if (
-            this.#upsertSharedCertificate.run(certificate.certId, body, certificate.updatedAt).changes > 0
-          ) {
-            summary.certificates++;
-          }
+  #storeEntities({ entities, documents }: ParseChunkResult, summary: ImportSummary, placements: Placement[]) {
+    for (const entity of entities) {
+      const { ceId, name, certificatesAt, updatedAt } = entity;
+      const document = slice(documents, entity.documentStart, entity.documentLength);
+      const sharedIds = entity.shared.length === 0 ? null : entity.shared.map((c) => c.certId).join(' ');
+      const inserted = this.#insertEntity.run(ceId, name, document, certificatesAt, sharedIds, updatedAt);
+      const entityId =
+        inserted.changes > 0
+          ? Number(inserted.lastInsertRowid)
+          : (this.#updateEntityIfNewer.get(
+              name,
+              document,
+              certificatesAt,
+              sharedIds,
+              updatedAt,
+              ceId,
+              updatedAt,
+            ) as number | undefined);
+      if (entityId === undefined) {
+        summary.unchanged++;
+        continue;
+      }
+      summary.imported++;
+      for (const { certId, start, length } of entity.own)
+        placements.push({ certId, entityId, start, length });
+      for (const certificate of entity.shared) {
+        const { certId, updatedAt: certificateUpdatedAt } = certificate;
+        const body = slice(documents, certificate.bodyStart, certificate.bodyLength);
+        if (
+          this.#insertSharedCertificate.run(certId, body, certificateUpdatedAt).changes > 0 ||
+          this.#updateSharedCertificateIfNewer.run(body, certificateUpdatedAt, certId, certificateUpdatedAt)
+            .changes > 0
+        ) {
+          summary.certificates++;
         }
       }
     }
+  }
+
+  /**
+   * Writes where a transaction's own certificates sit, in cert_id order: certificate ids arrive at random, and
+   * inserting them in order lands consecutive ones on the same B-tree pages. The sort is stable on file order,
+   * so a certificate moved between entities within a transaction is placed by the later line.
+   */
+  #placeOwnCertificates(placements: Placement[], summary: ImportSummary): void {
     placements.sort((a, b) => compareKeys(a.certId, b.certId));
     for (const { certId, entityId, start, length } of placements) {
-      this.#placeOwnCertificate.run(certId, entityId, start, length);
+      if (this.#insertOwnCertificate.run(certId, entityId, start, length).changes === 0)
+        this.#moveOwnCertificate.run(entityId, start, length, certId);
     }
     summary.certificates += placements.length;
   }
@@ -542,6 +593,14 @@ export class Catalog {
   close(): void {
     this.#database.close();
   }
+}
+
+/** Where a certificate covering one entity sits in that entity's document. */
+interface Placement {
+  certId: string;
+  entityId: number;
+  start: number;
+  length: number;
 }
 
 /** Code-unit order; ids are ASCII, so it is also the order of SQLite's BINARY collation. */
