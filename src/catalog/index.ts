@@ -252,8 +252,9 @@ export class Catalog {
   }
 
   /**
-   * Streams an NDJSON entity file into the catalog in batched transactions. A bad line is reported through
-   * `onBadLine` with its number and skipped; the rest is imported.
+   * Streams an NDJSON entity file into the catalog in transactions of thousands of lines. A bad line is
+   * reported through `onBadLine` with its number and skipped; the rest is imported. `onProgress` hears how
+   * many lines are stored after each chunk of ~1 MiB.
    */
   async importFile(
     path: string,
@@ -336,6 +337,8 @@ export class Catalog {
       this.#storeEntities(result, summary, transaction.placements);
       transaction.lines += result.lines;
       if (transaction.lines >= transaction.linesMax) commit();
+      // Stored, if not yet committed: a transaction at 1M entities takes seconds, too long between updates.
+      options.onProgress?.(summary.lines);
     };
     const commit = () => {
       if (transaction === undefined) return;
@@ -343,7 +346,6 @@ export class Catalog {
       if (summary.imported + summary.certificates > transaction.changesBefore) this.#renewContentId.run();
       database.exec('COMMIT');
       transaction = undefined;
-      options.onProgress?.(summary.lines);
     };
     const checkpoints = this.#checkpointInBackground();
     const { filename, execArgv } = workerLocation('import-worker', import.meta.url);
