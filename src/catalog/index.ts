@@ -131,6 +131,18 @@ export class CatalogOpenError extends Error {
   }
 }
 
+/**
+ * An import was started on a catalog object that is importing already. Its transactions span many chunks, so
+ * two imports on one connection would mix their writes; the second is refused and the first goes on.
+ */
+export class CatalogBusyError extends Error {
+  readonly code = 'catalog_busy';
+  constructor(path: string) {
+    super(`${path} is already importing a file; wait for that import to finish`);
+    this.name = 'CatalogBusyError';
+  }
+}
+
 export interface BadLine {
   line: number;
   message: string;
@@ -164,6 +176,8 @@ export class Catalog {
   readonly #insertSharedCertificate: Database.Statement;
   readonly #updateSharedCertificateIfNewer: Database.Statement;
   readonly #renewContentId: Database.Statement;
+  /** An import is running: its transaction stays open between chunks. */
+  #importing = false;
   readonly #entityById: Database.Statement;
   readonly #entityWithNameById: Database.Statement;
   readonly #sharedCertificateById: Database.Statement;
@@ -266,6 +280,19 @@ export class Catalog {
   async importFile(
     path: string,
     options: { onBadLine?: (problem: BadLine) => void; onProgress?: (lines: number) => void } = {},
+  ): Promise<ImportSummary> {
+    if (this.#importing) throw new CatalogBusyError(this.path);
+    this.#importing = true;
+    try {
+      return await this.#importFile(path, options);
+    } finally {
+      this.#importing = false;
+    }
+  }
+
+  async #importFile(
+    path: string,
+    options: { onBadLine?: (problem: BadLine) => void; onProgress?: (lines: number) => void },
   ): Promise<ImportSummary> {
     const started = performance.now();
     // Restarting `serve --data` with the same file would otherwise parse all of it again (~2 min at 1M).

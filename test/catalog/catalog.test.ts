@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import {
   Catalog,
+  CatalogBusyError,
   CatalogFormatError,
   CatalogOpenError,
   indexSnapshotPath,
@@ -339,6 +340,21 @@ describe('the certificate catalog', () => {
   it('keeps no snapshot for an in-memory catalog', () => {
     const catalog = new Catalog(':memory:');
     expect(indexSnapshotPath(catalog)).toBeUndefined();
+    catalog.close();
+  });
+
+  it('refuses a second import on the same catalog while one runs, and the first completes untouched', async () => {
+    const lines = entities.map((entity) => JSON.stringify(entity));
+    const catalog = new Catalog(join(directory, 'busy.db'));
+    const first = catalog.importFile(file('busy.ndjson', lines));
+    await expect(catalog.importFile(file('busy-2.ndjson', lines.slice(0, 5)))).rejects.toMatchObject({
+      name: CatalogBusyError.name,
+      code: 'catalog_busy',
+    });
+    expect(await first).toMatchObject({ imported: entities.length });
+    expect(catalog.entityCount).toBe(entities.length);
+    // Once it is done, the catalog imports again.
+    expect(await catalog.importFile(file('busy-3.ndjson', lines.slice(0, 5)))).toMatchObject({ lines: 5 });
     catalog.close();
   });
 
