@@ -280,6 +280,35 @@ describe('the certificate catalog', () => {
     catalog.close();
   });
 
+  it('rolls back the transaction an import fails in, keeps the ones it committed, and imports again', async () => {
+    const many = [...registryEntities({ count: 25_000, seed: 'interrupted', certificates: false })];
+    const lines = many.map((entity) => JSON.stringify(entity));
+    lines.splice(22_000, 0, '{not json');
+    const data = file('interrupted.ndjson', lines);
+    const path = join(directory, 'interrupted.db');
+    const catalog = new Catalog(path);
+    await expect(
+      catalog.importFile(data, {
+        onBadLine: () => {
+          throw new Error('the caller gave up');
+        },
+      }),
+    ).rejects.toThrow('the caller gave up');
+    // What survives is whole transactions from the start of the file: at least the first (10,000 lines or
+    // more), never the one the failure came in.
+    const reader = new Database(path, { readonly: true });
+    const stored = reader.prepare('SELECT ce_id FROM entities ORDER BY entity_id').pluck().all();
+    expect(reader.pragma('integrity_check', { simple: true })).toBe('ok');
+    reader.close();
+    expect(stored.length).toBeGreaterThanOrEqual(10_000);
+    expect(stored.length).toBeLessThan(22_000);
+    expect(stored).toEqual(many.slice(0, stored.length).map((entity) => entity.ce_id));
+    // The same catalog object is not left inside the failed transaction.
+    expect(await catalog.importFile(data)).toMatchObject({ skipped: 1 });
+    expect(catalog.entityCount).toBe(many.length);
+    catalog.close();
+  });
+
   it('changes its content id when an import changes something, and only then', async () => {
     const catalog = new Catalog(join(directory, 'content-id.db'));
     const lines = entities.slice(0, 20).map((entity) => JSON.stringify(entity));
