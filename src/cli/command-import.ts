@@ -11,8 +11,9 @@ export const defaultCatalogPath = 'certmatch-catalog.db';
 
 export const importUsage = `Usage: certmatch import --data ENTITIES.ndjson [--catalog DB]
 
-Streams the entity file into the certificate catalog (SQLite; default ./${defaultCatalogPath}), in batched
-transactions. Re-importing upserts by updated_at: a line older than what is stored changes nothing, and a
+Streams the entity file into the certificate catalog (SQLite; default ./${defaultCatalogPath}), in
+transactions of 10,000 lines or more: an interrupted import keeps what it committed, and running it again
+completes it. Re-importing upserts by updated_at: a line older than what is stored changes nothing, and a
 file byte for byte the same as the last one imported whole is skipped without parsing it. A
 certificate covering several entities is stored once. A bad line is reported with its number and skipped;
 the rest is imported. Exit code 0 even when lines were skipped (they are listed); 1 when the file is missing.
