@@ -1,6 +1,8 @@
 /**
  * Durable charges through the ledger's single writer: throughput with many callers (group commit) and one
- * charge's commit latency when idle. Run: node --import tsx bench/ledger.ts [--charges 200000]
+ * charge's commit latency when idle. Throughput is the median of `--rounds` rounds of `--charges` charges on
+ * one growing ledger: the machine is shared, and one round can catch a stall.
+ * Run: node --import tsx bench/ledger.ts [--charges 200000] [--rounds 5]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,9 +12,14 @@ import { SqliteLedger } from '../src/ledger/index.js';
 import { type Figure, percentile, printFigures, writeResults } from './report.js';
 
 const { values } = parseArgs({
-  options: { charges: { type: 'string', default: '200000' }, idle: { type: 'string', default: '2000' } },
+  options: {
+    charges: { type: 'string', default: '200000' },
+    rounds: { type: 'string', default: '5' },
+    idle: { type: 'string', default: '2000' },
+  },
 });
 const charges = Number(values.charges);
+const rounds = Number(values.rounds);
 const directory = mkdtempSync(join(tmpdir(), 'certmatch-ledger-bench-'));
 const ledger = new SqliteLedger(join(directory, 'ledger.db'));
 const account = await ledger.createAccount({ name: 'Bench', plan: 'standard' });
@@ -22,20 +29,27 @@ const ceId = (i: number) => `ce_${String(i).padStart(24, '0')}`;
 
 // Many concurrent callers, each a different company: every verification is a durable one-credit charge.
 const inFlight = 10_000;
-const started = performance.now();
-for (let done = 0; done < charges; done += inFlight) {
-  const batch = Array.from({ length: Math.min(inFlight, charges - done) }, (_, i) =>
-    ledger.recordVerification({
-      accountId: account.id,
-      keyId: key.id,
-      endpoint: '/company',
-      ceId: ceId(done + i),
-      matchType: 'exactly_matched',
-    }),
-  );
-  await Promise.all(batch);
+const roundRates: number[] = [];
+for (let round = 0; round < rounds; round++) {
+  const started = performance.now();
+  for (let done = 0; done < charges; done += inFlight) {
+    const batch = Array.from({ length: Math.min(inFlight, charges - done) }, (_, i) =>
+      ledger.recordVerification({
+        accountId: account.id,
+        keyId: key.id,
+        endpoint: '/company',
+        ceId: ceId(round * charges + done + i),
+        matchType: 'exactly_matched',
+      }),
+    );
+    await Promise.all(batch);
+  }
+  roundRates.push(charges / ((performance.now() - started) / 1000));
 }
-const chargesPerSecond = charges / ((performance.now() - started) / 1000);
+const chargesPerSecond = percentile(
+  [...roundRates].sort((a, b) => a - b),
+  0.5,
+);
 
 // One caller at a time: the latency of a single durable commit when nothing else is queued.
 const latencies: number[] = [];
@@ -45,7 +59,7 @@ for (let i = 0; i < Number(values.idle); i++) {
     accountId: account.id,
     keyId: key.id,
     endpoint: '/company',
-    ceId: ceId(charges + i),
+    ceId: ceId(rounds * charges + i),
     matchType: 'exactly_matched',
   });
   latencies.push(performance.now() - at);
@@ -58,7 +72,7 @@ rmSync(directory, { recursive: true, force: true });
 const p99 = percentile(latencies, 0.99);
 const figures: Figure[] = [
   {
-    name: 'durable charges/s, group commit',
+    name: `durable charges/s, group commit (median of ${rounds} rounds: ${roundRates.map((rate) => `${Math.round(rate / 1000)}k`).join(' ')})`,
     value: Math.round(chargesPerSecond),
     unit: '/s',
     target: '≥ 50,000',
@@ -68,5 +82,5 @@ const figures: Figure[] = [
   { name: 'one charge commit p99, idle', value: p99, unit: 'ms', target: '≤ 2 ms', meets: p99 <= 2 },
   { name: 'ledger check differences', value: check.differences.length, unit: '' },
 ];
-printFigures(`Ledger (${charges.toLocaleString('en')} charges, synchronous=FULL, WAL)`, figures);
-console.log(`  written to ${writeResults('ledger', { charges, figures })}`);
+printFigures(`Ledger (${rounds} × ${charges.toLocaleString('en')} charges, synchronous=FULL, WAL)`, figures);
+console.log(`  written to ${writeResults('ledger', { charges, rounds, roundRates, figures })}`);

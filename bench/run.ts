@@ -47,7 +47,7 @@ const scenarios: Scenario[] = [
   {
     name: 'ledger',
     script: 'ledger.ts',
-    args: quick ? ['--charges', '20000', '--idle', '300'] : ['--charges', '200000'],
+    args: quick ? ['--charges', '20000', '--rounds', '1', '--idle', '300'] : ['--charges', '200000'],
     about: 'durable charges/s through the single writer, idle commit latency',
   },
   {
