@@ -469,7 +469,11 @@ export class Catalog {
    * Writes a parsed chunk's entities in file order (their entity_id, hence the matching index's order,
    * follows the file) and their shared certificates, and collects where their own certificates sit.
    */
-  #storeEntities({ entities, documents }: ParseChunkResult, summary: ImportSummary, placements: Placement[]) {
+  #storeEntities(
+    { entities, documents }: ParseChunkResult,
+    summary: ImportSummary,
+    placements: Placement[],
+  ): void {
     for (const entity of entities) {
       const { ceId, name, certificatesAt, updatedAt } = entity;
       const document = slice(documents, entity.documentStart, entity.documentLength);
