@@ -16,11 +16,11 @@
  * ```
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import Database from 'better-sqlite3';
 import { Piscina } from 'piscina';
-import type { CertificateRecord, CertifiedEntityRecord } from '../engine/index.js';
+import { type CertificateRecord, type CertifiedEntityRecord, readWholeLineChunks } from '../engine/index.js';
 import { workerLocation } from '../runtime/worker-location.js';
 import type { CheckpointTask } from './checkpoint-worker.js';
 import { certificateJsonPrefix } from './entity-line.js';
@@ -53,14 +53,11 @@ const importCacheKiB = 524_288;
  */
 export const importTransactionLines = { min: 10_000, max: 100_000 };
 
-/** Bytes read and handed to a parsing worker at a time (~250 entities). */
-const importChunkBytes = 1 << 20;
 /**
  * Chunks being parsed ahead of the writer, so the parsers keep busy while it commits a transaction; bounds
  * memory (~2 x 64 MiB).
  */
 const maxChunksInFlight = 64;
-const newline = 0x0a;
 
 /**
  * The catalog's storage format. Format 4 stores each entity as its answer document with its own certificates
@@ -146,6 +143,13 @@ export class CatalogBusyError extends Error {
 export interface BadLine {
   line: number;
   message: string;
+}
+
+export interface ImportOptions {
+  /** Hears each bad line, which is skipped. */
+  onBadLine?: (problem: BadLine) => void;
+  /** Hears how many lines are stored, after each chunk of ~1 MiB. */
+  onProgress?: (lines: number) => void;
 }
 
 export interface ImportSummary {
@@ -273,14 +277,11 @@ export class Catalog {
   }
 
   /**
-   * Streams an NDJSON entity file into the catalog in transactions of thousands of lines. A bad line is
-   * reported through `onBadLine` with its number and skipped; the rest is imported. `onProgress` hears how
-   * many lines are stored after each chunk of ~1 MiB.
+   * Streams an NDJSON entity file into the catalog, in chunks of whole lines of ~1 MiB parsed in worker
+   * threads, and transactions of thousands of lines. A bad line is reported through `onBadLine` with its
+   * number and skipped; the rest is imported.
    */
-  async importFile(
-    path: string,
-    options: { onBadLine?: (problem: BadLine) => void; onProgress?: (lines: number) => void } = {},
-  ): Promise<ImportSummary> {
+  async importFile(path: string, options: ImportOptions = {}): Promise<ImportSummary> {
     if (this.#importing) throw new CatalogBusyError(this.path);
     this.#importing = true;
     try {
@@ -290,10 +291,7 @@ export class Catalog {
     }
   }
 
-  async #importFile(
-    path: string,
-    options: { onBadLine?: (problem: BadLine) => void; onProgress?: (lines: number) => void },
-  ): Promise<ImportSummary> {
+  async #importFile(path: string, options: ImportOptions): Promise<ImportSummary> {
     const started = performance.now();
     // Restarting `serve --data` with the same file would otherwise parse all of it again (~2 min at 1M).
     // Hashing it first costs a read (~3 s at 1M, from the page cache), so only a file of the same length as
@@ -337,11 +335,7 @@ export class Catalog {
     return { bytes: Number(bytes), digest: digest as string };
   }
 
-  async #importLines(
-    path: string,
-    options: { onBadLine?: (problem: BadLine) => void; onProgress?: (lines: number) => void },
-    started: number,
-  ): Promise<ImportSummary> {
+  async #importLines(path: string, options: ImportOptions, started: number): Promise<ImportSummary> {
     const summary: ImportSummary = {
       lines: 0,
       imported: 0,
@@ -413,9 +407,10 @@ export class Catalog {
       store(result);
     };
     try {
-      for await (const lines of wholeLineChunks(path)) {
+      for await (const { bytes: lines } of readWholeLineChunks(path)) {
         bytesRead += lines.length;
-        const bytes = new Uint8Array(lines); // a copy the worker owns: Buffers may share a pooled ArrayBuffer
+        // A copy the worker owns: the chunk shares its ArrayBuffer with the start of the next one.
+        const bytes = new Uint8Array(lines);
         inFlight.push(pool.run({ bytes } satisfies ParseChunkTask, { transferList: [bytes.buffer] }));
         if (inFlight.length >= maxChunksInFlight) await integrateOldest();
       }
@@ -652,26 +647,13 @@ const compareKeys = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const slice = (bytes: Uint8Array, start: number, length: number) =>
   Buffer.from(bytes.buffer, bytes.byteOffset + start, length);
 
-/** A file's digest: the SHA-256 of its whole-line chunks' SHA-256s, in order. */
+/**
+ * A file's digest: the SHA-256 of its whole-line chunks' SHA-256s, in order. The chunks, as an import reads
+ * them ({@link readWholeLineChunks}), depend only on the file's bytes, so an import's workers digest them in
+ * any order and this arrives at the same digest.
+ */
 async function fileDigest(path: string): Promise<string> {
   const digest = createHash('sha256');
-  for await (const lines of wholeLineChunks(path)) digest.update(chunkDigest(lines));
+  for await (const { bytes } of readWholeLineChunks(path)) digest.update(chunkDigest(bytes));
   return digest.digest('hex');
-}
-
-/**
- * The file in chunks of whole lines, the last one possibly without its newline: how an import reads it. The
- * chunks depend only on the file's bytes, so an import's workers can digest them in any order and
- * {@link fileDigest} arrives at the same digest.
- */
-async function* wholeLineChunks(path: string): AsyncGenerator<Buffer> {
-  let carry = Buffer.alloc(0);
-  for await (const chunk of createReadStream(path, { highWaterMark: importChunkBytes })) {
-    const bytes = carry.length === 0 ? (chunk as Buffer) : Buffer.concat([carry, chunk as Buffer]);
-    const end = bytes.lastIndexOf(newline) + 1;
-    // The tail waits for the rest of its line.
-    if (end > 0) yield bytes.subarray(0, end);
-    carry = Buffer.from(bytes.subarray(end));
-  }
-  if (carry.length > 0) yield carry;
 }

@@ -27,7 +27,7 @@ export type { IdentifierType } from './identifiers.js';
 export { identifierTypes, normalizeIdentifier } from './identifiers.js';
 export { parseEntityLine } from './index-chunk.js';
 export { IndexSnapshotError } from './index-snapshot.js';
-export { readLineBatches } from './line-batches.js';
+export { readLineBatches, readWholeLineChunks } from './line-batches.js';
 export type { MatchBand, MatchType } from './match-rate.js';
 export {
   exactMatchScoreMin,
