@@ -7,6 +7,15 @@ import assert from 'node:assert/strict';
 import { Piscina } from 'piscina';
 import { workerLocation } from '../runtime/worker-location.js';
 import { CandidateIndex, CandidateIndexBuilder, defaultCandidateIndexOptions } from './candidate-index.js';
+import {
+  type BuildTask,
+  type BuildWorkerData,
+  buildSlotBytes,
+  buildSlotCount,
+  isSlotted,
+  type SlottedChunk,
+  takeFromSlot,
+} from './chunk-slots.js';
 import { explainNames, type ScoreOptions, scoreNames } from './compare-names.js';
 import type { CertifiedEntityRecord } from './entity-record.js';
 import { IdentifierIndex } from './identifiers.js';
@@ -225,9 +234,13 @@ export class MatcherBuilder {
       return;
     }
     const { filename, execArgv } = workerLocation('index-chunk-worker', import.meta.url);
+    const workerData: BuildWorkerData = {
+      slots: Array.from({ length: buildChunksInFlightMax }, () => new SharedArrayBuffer(buildSlotBytes)),
+    };
     const pool = new Piscina({
       filename,
       execArgv,
+      workerData,
       minThreads: this.#options.threads,
       maxThreads: this.#options.threads,
       // Each worker holds its share of the chunks in flight in its own queue. With one task per worker, a
@@ -239,10 +252,14 @@ export class MatcherBuilder {
       const oldest = inFlight.shift();
       if (oldest) this.#link(await oldest.prepared, oldest.first, onInvalid);
     };
+    let sent = 0;
     try {
       for await (const { input, first } of inputs) {
+        // The slot of the chunk sent buildChunksInFlightMax chunks ago, which is linked by now (see below).
+        const task: BuildTask<IndexChunkInput> = { input, slot: sent++ % buildChunksInFlightMax };
         // Words are learnt as results arrive, in the order each worker prepared them (see WordDictionary).
-        const prepared = (pool.run(input) as Promise<PreparedChunk>).then((chunk) => {
+        const prepared = (pool.run(task) as Promise<PreparedChunk | SlottedChunk>).then((result) => {
+          const chunk = isSlotted(result) ? takeFromSlot(result, workerData.slots) : result;
           this.#candidates.learnWords(chunk);
           return chunk;
         });
@@ -383,8 +400,11 @@ export function loadMatcherSnapshot(path: string, tag: string, options: MatcherO
 
 /** Entities per build-pool task: ~1,600 name records, well above the ~70 µs round trip. */
 const buildChunkEntities = 1024;
-/** Chunks normalized ahead of the indexing thread: enough to keep both workers busy, bounded memory. */
-const buildChunksInFlightMax = 8;
+/**
+ * Chunks normalized ahead of the indexing thread: enough to keep both workers busy, bounded memory. Each has
+ * a slot of its own to come back through.
+ */
+const buildChunksInFlightMax = buildSlotCount;
 
 /** What a built index consists of: everything a snapshot holds. */
 interface IndexParts {
