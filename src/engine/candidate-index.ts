@@ -19,6 +19,7 @@ import FlexSearch from 'flexsearch';
 import { orderFreeKey, type PreparedChunk, rangeOf, wholeNameKey } from './index-chunk.js';
 import type { SnapshotReader, SnapshotWriter } from './index-snapshot.js';
 import { canonicalWordsWithinOneEdit, foldDigraphs, withinOneEdit } from './normalize.js';
+import { sharedInt32Array } from './shared-arrays.js';
 import { StringHashIndex } from './string-hash-index.js';
 
 const { Index, Charset } = FlexSearch;
@@ -104,13 +105,13 @@ export class CandidateIndexBuilder {
   learnWords(chunk: PreparedChunk): void {
     let translation = this.#translations.get(chunk.dictionary);
     if (!translation) {
-      translation = { words: [], wordIds: new Int32Array(1024).fill(-1) };
+      translation = { words: [], wordIds: sharedInt32Array(1024).fill(-1) };
       this.#translations.set(chunk.dictionary, translation);
     }
     for (let i = 0; i < chunk.newWords.length; i++)
       translation.words[chunk.firstNewWord + i] = chunk.newWords[i] as string;
     if (translation.words.length > translation.wordIds.length) {
-      const grown = new Int32Array(translation.words.length * 2).fill(-1);
+      const grown = sharedInt32Array(translation.words.length * 2).fill(-1);
       grown.set(translation.wordIds);
       translation.wordIds = grown;
     }
@@ -140,7 +141,7 @@ export class CandidateIndexBuilder {
   addRecord(record: number, country: number, chunk: PreparedChunk, at: number): void {
     let inCountry = this.#countries.get(country);
     if (!inCountry) {
-      inCountry = { records: [], terms: [], lists: [], listOfWord: new Int32Array(1024).fill(-1) };
+      inCountry = { records: [], terms: [], lists: [], listOfWord: sharedInt32Array(1024).fill(-1) };
       this.#countries.set(country, inCountry);
     }
     inCountry.records.push(record);
@@ -161,7 +162,7 @@ export class CandidateIndexBuilder {
         translation.wordIds[dictionaryWord] = wordId;
       }
       if (wordId >= inCountry.listOfWord.length) {
-        const grown = new Int32Array(Math.max(wordId + 1, inCountry.listOfWord.length * 2)).fill(-1);
+        const grown = sharedInt32Array(Math.max(wordId + 1, inCountry.listOfWord.length * 2)).fill(-1);
         grown.set(inCountry.listOfWord);
         inCountry.listOfWord = grown;
       }

@@ -15,6 +15,7 @@ import assert from 'node:assert/strict';
 import type { SnapshotReader, SnapshotWriter } from './index-snapshot.js';
 import type { PackedStringsData } from './packed-strings.js';
 import type { ScoringName } from './score.js';
+import { sharedBytes } from './shared-arrays.js';
 
 /** What crosses the thread boundary once, at pool start. */
 export interface NameStoreBuffers {
@@ -94,7 +95,7 @@ export class NameStore {
 
 /** Write side: grows ordinary arrays while the index is built, then copies them into shared memory once. */
 export class NameStoreBuilder {
-  #characters = Buffer.allocUnsafe(1 << 20);
+  #characters = sharedBytes(1 << 20);
   #characterLength = 0;
   readonly #offsets: number[] = [0];
   readonly #legalForms: number[] = [];
@@ -111,7 +112,7 @@ export class NameStoreBuilder {
     const start = texts.offsets[index] as number;
     const end = texts.offsets[index + 1] as number;
     while (this.#characterLength + end - start > this.#characters.length) {
-      const grown = Buffer.allocUnsafe(this.#characters.length * 2);
+      const grown = sharedBytes(this.#characters.length * 2);
       this.#characters.copy(grown, 0, 0, this.#characterLength);
       this.#characters = grown;
     }

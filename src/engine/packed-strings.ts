@@ -5,6 +5,7 @@
  * @internal
  */
 import type { SnapshotReader, SnapshotWriter } from './index-snapshot.js';
+import { sharedBytes, sharedUint32Array } from './shared-arrays.js';
 
 const asciiFastPathLengthMax = 128;
 
@@ -24,9 +25,9 @@ function isAscii(text: string): boolean {
 }
 
 export class PackedStrings {
-  #bytes = Buffer.allocUnsafe(1 << 16);
+  #bytes = sharedBytes(1 << 16);
   #length = 0;
-  #offsets = new Uint32Array(1 << 12);
+  #offsets = sharedUint32Array(1 << 12);
   #count = 0;
 
   push(text: string): number {
@@ -78,12 +79,12 @@ export class PackedStrings {
   /** Room for one more string of `byteLength` bytes. */
   #reserve(byteLength: number): void {
     if (this.#length + byteLength > this.#bytes.length) {
-      const grown = Buffer.allocUnsafe(Math.max(this.#bytes.length * 2, this.#length + byteLength));
+      const grown = sharedBytes(Math.max(this.#bytes.length * 2, this.#length + byteLength));
       this.#bytes.copy(grown, 0, 0, this.#length);
       this.#bytes = grown;
     }
     if (this.#count + 2 > this.#offsets.length) {
-      const grown = new Uint32Array(this.#offsets.length * 2);
+      const grown = sharedUint32Array(this.#offsets.length * 2);
       grown.set(this.#offsets);
       this.#offsets = grown;
     }

@@ -14,6 +14,7 @@
 import assert from 'node:assert/strict';
 import type { SnapshotReader, SnapshotWriter } from './index-snapshot.js';
 import { PackedStrings, type PackedStringsData } from './packed-strings.js';
+import { sharedInt32Array, sharedUint32Array } from './shared-arrays.js';
 
 const noEntry = -1;
 const loadFactorMax = 0.75;
@@ -102,10 +103,10 @@ export class PackedKeyWriter {
 
 export class StringHashIndex {
   #keys = new PackedStrings();
-  #hashes = new Uint32Array(1024);
-  #values = new Int32Array(1024);
-  #next = new Int32Array(1024);
-  #buckets = new Int32Array(2048).fill(noEntry);
+  #hashes = sharedUint32Array(1024);
+  #values = sharedInt32Array(1024);
+  #next = sharedInt32Array(1024);
+  #buckets = sharedInt32Array(2048).fill(noEntry);
   #count = 0;
   /** False while appended entries wait to be linked into their buckets. */
   #linked = true;
@@ -250,13 +251,13 @@ export class StringHashIndex {
       grown.set(array);
       return grown;
     };
-    this.#hashes = grow(this.#hashes, (n) => new Uint32Array(n));
-    this.#values = grow(this.#values, (n) => new Int32Array(n));
-    this.#next = grow(this.#next, (n) => new Int32Array(n));
+    this.#hashes = grow(this.#hashes, sharedUint32Array);
+    this.#values = grow(this.#values, sharedInt32Array);
+    this.#next = grow(this.#next, sharedInt32Array);
   }
 
   #rehash(bucketCount: number): void {
-    this.#buckets = new Int32Array(bucketCount).fill(noEntry);
+    this.#buckets = sharedInt32Array(bucketCount).fill(noEntry);
     // Re-link oldest first so chains keep newest-first order, as `add` builds them.
     for (let entry = 0; entry < this.#count; entry++) {
       const bucket = (this.#hashes[entry] as number) & (bucketCount - 1);
