@@ -596,17 +596,28 @@ export class Catalog {
    * index is built from. Text rather than objects, so that the build's worker threads parse it.
    */
   *entityLinesForIndex(batchSize = 1024): Generator<string[]> {
-    let batch: string[] = [];
-    for (const prefix of this.#database
-      .prepare('SELECT CAST(substr(document, 1, certificates_at) AS TEXT) FROM entities ORDER BY entity_id')
-      .pluck()
-      .iterate() as Iterable<string>) {
-      batch.push(`${prefix}}`);
-      if (batch.length < batchSize) continue;
-      yield batch;
-      batch = [];
+    // Read through the page cache, not the memory map: a scan of the whole file through the map leaves its
+    // first GiB counted in the process's resident memory (measured at 1M entities: 1.09 GB of the 2.1 GB
+    // a service showed after building its index), for no gain in a sequential read. Lookups map it again.
+    this.#database.pragma('mmap_size = 0');
+    try {
+      let batch: string[] = [];
+      // The closing brace is added by SQLite, so that each line arrives as one flat string.
+      for (const line of this.#database
+        .prepare(
+          "SELECT CAST(substr(document, 1, certificates_at) AS TEXT) || '}' FROM entities ORDER BY entity_id",
+        )
+        .pluck()
+        .iterate() as Iterable<string>) {
+        batch.push(line);
+        if (batch.length < batchSize) continue;
+        yield batch;
+        batch = [];
+      }
+      if (batch.length > 0) yield batch;
+    } finally {
+      this.#database.pragma(`mmap_size = ${catalogMmapBytes}`);
     }
-    if (batch.length > 0) yield batch;
   }
 
   /** Every entity without its certificates, parsed. */
