@@ -427,6 +427,11 @@ export class Catalog {
       await pool.destroy();
       await checkpoints.stop();
     }
+    // Everything into the catalog file and the WAL emptied, as closing the catalog would: otherwise the
+    // import's last frames, and a WAL file grown to its largest transaction, stay until the catalog closes,
+    // and every lookup meanwhile looks for its pages in the WAL first. (Busy readers make this a partial
+    // checkpoint, never an error.)
+    if (!database.memory) database.pragma('wal_checkpoint(TRUNCATE)');
     summary.seconds = (performance.now() - started) / 1000;
     return summary;
   }

@@ -280,6 +280,15 @@ describe('the certificate catalog', () => {
     catalog.close();
   });
 
+  it('leaves everything in the catalog file and an empty WAL once an import returns, while still open', async () => {
+    const path = join(directory, 'checkpointed.db');
+    const catalog = new Catalog(path);
+    await catalog.importFile(file('checkpointed.ndjson', entities.map((entity) => JSON.stringify(entity))));
+    expect(statSync(`${path}-wal`).size).toBe(0);
+    expect(catalog.entityCount).toBe(300);
+    catalog.close();
+  });
+
   it('rolls back the transaction an import fails in, keeps the ones it committed, and imports again', async () => {
     const many = [...registryEntities({ count: 25_000, seed: 'interrupted', certificates: false })];
     const lines = many.map((entity) => JSON.stringify(entity));
