@@ -255,7 +255,8 @@ export class MatcherBuilder {
     let sent = 0;
     try {
       for await (const { input, first } of inputs) {
-        // The slot of the chunk sent buildChunksInFlightMax chunks ago, which is linked by now (see below).
+        // The slot of the chunk sent buildChunksInFlightMax chunks ago. It is linked by now: the loop links the
+        // oldest chunk whenever that many are in flight, so fewer are unlinked when this one is sent.
         const task: BuildTask<IndexChunkInput> = { input, slot: sent++ % buildChunksInFlightMax };
         // Words are learnt as results arrive, in the order each worker prepared them (see WordDictionary).
         const prepared = (pool.run(task) as Promise<PreparedChunk | SlottedChunk>).then((result) => {

@@ -283,7 +283,12 @@ describe('the certificate catalog', () => {
   it('leaves everything in the catalog file and an empty WAL once an import returns, while still open', async () => {
     const path = join(directory, 'checkpointed.db');
     const catalog = new Catalog(path);
-    await catalog.importFile(file('checkpointed.ndjson', entities.map((entity) => JSON.stringify(entity))));
+    await catalog.importFile(
+      file(
+        'checkpointed.ndjson',
+        entities.map((entity) => JSON.stringify(entity)),
+      ),
+    );
     expect(statSync(`${path}-wal`).size).toBe(0);
     expect(catalog.entityCount).toBe(300);
     catalog.close();
