@@ -42,6 +42,9 @@ export interface SlottedChunk
   extents: number[];
 }
 
+/** How a typed array is made on part of a buffer. */
+type ViewConstructor<T> = new (buffer: ArrayBufferLike, at: number, length: number) => T;
+
 /** Typed-array fields of a prepared chunk, each with its constructor. */
 const arrayFields = {
   items: Int32Array,
@@ -55,11 +58,7 @@ const arrayFields = {
   tokensEnd: Uint32Array,
   recordWords: Uint32Array,
   identifierHashes: Uint32Array,
-} satisfies {
-  [Field in keyof PreparedChunk]?: {
-    new (buffer: ArrayBufferLike, at: number, length: number): PreparedChunk[Field];
-  };
-};
+} satisfies { [Field in keyof PreparedChunk]?: ViewConstructor<PreparedChunk[Field]> };
 
 /** Packed-string fields of a prepared chunk: bytes and offsets each. */
 const packedFields = [
@@ -73,7 +72,6 @@ const packedFields = [
 
 type ArrayField = keyof typeof arrayFields;
 type ChunkArray = PreparedChunk[ArrayField] | Uint8Array;
-type ArrayView = new (buffer: ArrayBufferLike, at: number, length: number) => ChunkArray;
 
 /** A chunk's typed arrays in the order {@link takeFromSlot} reads them back. */
 function arraysOf(chunk: PreparedChunk): ChunkArray[] {
@@ -96,18 +94,18 @@ export function putInSlot(
 ): SlottedChunk | undefined {
   const buffer = slots[slot] as SharedArrayBuffer;
   const arrays = arraysOf(chunk);
+  const extents: number[] = [];
   let end = 0;
-  for (const array of arrays) end = Math.ceil(end / alignment) * alignment + array.byteLength;
+  for (const array of arrays) {
+    const at = Math.ceil(end / alignment) * alignment;
+    extents.push(at, array.length);
+    end = at + array.byteLength;
+  }
   if (end > buffer.byteLength) return undefined;
   const target = new Uint8Array(buffer);
-  const extents: number[] = [];
-  let at = 0;
-  for (const array of arrays) {
-    at = Math.ceil(at / alignment) * alignment;
-    target.set(new Uint8Array(array.buffer, array.byteOffset, array.byteLength), at);
-    extents.push(at, array.length);
-    at += array.byteLength;
-  }
+  arrays.forEach((array, i) => {
+    target.set(new Uint8Array(array.buffer, array.byteOffset, array.byteLength), extents[2 * i] as number);
+  });
   const { problems, dictionary, newWords, firstNewWord } = chunk;
   return { slot, extents, problems, dictionary, newWords, firstNewWord };
 }
@@ -117,13 +115,14 @@ export function takeFromSlot(slotted: SlottedChunk, slots: readonly SharedArrayB
   const buffer = slots[slotted.slot] as SharedArrayBuffer;
   const { extents, problems, dictionary, newWords, firstNewWord } = slotted;
   let next = 0;
-  const view = <T>(Type: new (buffer: ArrayBufferLike, at: number, length: number) => T): T => {
+  const view = <T>(Type: ViewConstructor<T>): T => {
     const array = new Type(buffer, extents[next] as number, extents[next + 1] as number);
     next += 2;
     return array;
   };
   const chunk: Record<string, unknown> = { problems, dictionary, newWords, firstNewWord };
-  for (const [field, Type] of Object.entries(arrayFields)) chunk[field] = view(Type as ArrayView);
+  for (const [field, Type] of Object.entries(arrayFields))
+    chunk[field] = view(Type as ViewConstructor<ChunkArray>);
   for (const field of packedFields) chunk[field] = { bytes: view(Uint8Array), offsets: view(Uint32Array) };
   return chunk as unknown as PreparedChunk;
 }
