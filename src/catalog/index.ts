@@ -409,7 +409,8 @@ export class Catalog {
     try {
       for await (const { bytes: lines } of readWholeLineChunks(path)) {
         bytesRead += lines.length;
-        // A copy the worker owns: the chunk shares its ArrayBuffer with the start of the next one.
+        // A copy the worker owns, so it can be transferred: the chunk's ArrayBuffer also holds the unfinished
+        // line the reader copies to the start of the next chunk after this one is sent.
         const bytes = new Uint8Array(lines);
         inFlight.push(pool.run({ bytes } satisfies ParseChunkTask, { transferList: [bytes.buffer] }));
         if (inFlight.length >= maxChunksInFlight) await integrateOldest();

@@ -4,7 +4,7 @@
  *
  * Why: V8 counts ordinary ArrayBuffer memory as external memory, and starts a major garbage collection for
  * every ~64 MB of it allocated since the last one. A 1M-entity build grows its tables (by doubling) to some
- * 400 MB, so it ran ~7 major collections, each marking everything on the heap: with a caller's 1M entity
+ * 400 MB, so it ran 8 major collections (building from records), each marking everything on the heap: with a caller's 1M entity
  * objects there, V8's marking threads used more CPU than the two build workers. Memory on a
  * SharedArrayBuffer is not counted that way (measured: 512 MB allocated beside a large heap set off 9 major
  * collections as ArrayBuffers, none as SharedArrayBuffers); it is still freed when unreachable.
