@@ -96,6 +96,11 @@ export class ChunkWriter {
   }
 }
 
+/** The text every entity's document starts with, which a lookup checks before answering. */
+export function entityJsonPrefix(ceId: string): string {
+  return `{"ce_id":${JSON.stringify(ceId)}`;
+}
+
 /** The text every certificate's JSON starts with in a document, which a lookup checks before answering. */
 export function certificateJsonPrefix(certId: string): string {
   return `{"cert_id":${JSON.stringify(certId)}`;
@@ -472,6 +477,8 @@ export function storeEntityLine(
     const valueStart = fieldStart[index] as number;
     const valueEnd = fieldEnd[index] as number;
     if (valueStart < 0) out.put(absent ?? nullBytes);
+    // Written plain even when the line escapes it: a lookup checks that a document starts with its ce_id.
+    else if (index === ceIdField) out.putText(JSON.stringify(ceId));
     else if (absent !== undefined && isNull(line, valueStart, valueEnd)) out.put(absent);
     else out.copy(line, valueStart, valueEnd);
   });

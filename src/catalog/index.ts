@@ -3,10 +3,11 @@
  * them without keeping certificate data in the JavaScript heap. The matching index is built from it.
  *
  * Each entity is stored as its answer document (UTF-8 JSON) holding the certificates that cover it alone,
- * so a lookup reads one row and parses nothing; a certificate that covers several entities is stored once
- * and appended to each covered entity's certificates when read (after the entity's own). Re-importing
- * upserts by `updated_at`: a line older than what is stored changes nothing; a newer one replaces the
- * entity with the certificates it lists.
+ * so a lookup reads one document and parses nothing; a certificate that covers several entities is stored
+ * once and appended to each covered entity's certificates when read (after the entity's own). Documents live
+ * in an append-only file beside the SQLite file (see document-file.ts); SQLite holds where each one is, and
+ * everything else. Re-importing upserts by `updated_at`: a line older than what is stored changes nothing; a
+ * newer one replaces the entity with the certificates it lists.
  *
  * @example
  * ```ts
@@ -23,14 +24,17 @@ import { Piscina } from 'piscina';
 import { type CertificateRecord, type CertifiedEntityRecord, readWholeLineChunks } from '../engine/index.js';
 import { workerLocation } from '../runtime/worker-location.js';
 import type { CheckpointTask } from './checkpoint-worker.js';
-import { certificateJsonPrefix } from './entity-line.js';
+import { DocumentFile, DocumentFileError } from './document-file.js';
+import { certificateJsonPrefix, entityJsonPrefix } from './entity-line.js';
+import { type EntityLocationRow, EntityLocations } from './entity-locations.js';
 import { chunkDigest, type ParseChunkResult, type ParseChunkTask } from './import-worker.js';
 
 export { type CatalogMatcher, indexSnapshotPath, openCatalogMatcher } from './catalog-matcher.js';
+export { DocumentFileError } from './document-file.js';
 
 const comma = Buffer.from(',');
 
-/** Bytes of the catalog file mapped into memory for reads. */
+/** Bytes of the catalog file mapped into memory for reads: all of it, at 1M entities (~0.4 GB). */
 const catalogMmapBytes = 2 ** 30;
 /** SQLite page cache for the catalog, in KiB. */
 const catalogCacheKiB = 131_072;
@@ -60,25 +64,25 @@ export const importTransactionLines = { min: 10_000, max: 100_000 };
 const maxChunksInFlight = 64;
 
 /**
- * The catalog's storage format. Format 4 stores each entity as its answer document with its own certificates
- * inside (see entity-line.ts). A file of any other format is refused rather than misread.
+ * The catalog's storage format. Format 5 stores each entity as its answer document with its own certificates
+ * inside (see entity-line.ts), in the documents file. A file of any other format is refused rather than
+ * misread.
  */
-const catalogFormat = 4;
+const catalogFormat = 5;
 
-/**
- * Larger pages than SQLite's 4 KiB: an entity's document is ~1–4 KiB, so 16 KiB pages keep it on one page
- * (no overflow chain to follow) and halve the B-tree depth of the random-key indexes.
- */
+/** Larger pages than SQLite's 4 KiB: they halve the B-tree depth of the random-key indexes. */
 const catalogPageBytes = 16_384;
 
 const schema = `
--- The answer document of each entity (UTF-8 JSON, certificates last, holding those that cover it alone).
+-- Each entity, and where its answer document is in the documents file (UTF-8 JSON, certificates last,
+-- holding those that cover it alone).
 CREATE TABLE IF NOT EXISTS entities (
   -- Explicit, so that VACUUM keeps it: own_certificates point at entities by it (one B-tree step, not two).
   entity_id INTEGER PRIMARY KEY,
   ce_id TEXT NOT NULL UNIQUE,
   name TEXT NOT NULL,
-  document BLOB NOT NULL,
+  document_at INTEGER NOT NULL,
+  document_length INTEGER NOT NULL,
   -- Bytes before ',"certificates":[': the entity without certificates, which the matching index reads.
   certificates_at INTEGER NOT NULL,
   -- The shared certificates it holds, space-separated in the line's order; NULL when none.
@@ -100,12 +104,14 @@ CREATE TABLE IF NOT EXISTS shared_certificates (
   updated_at INTEGER NOT NULL
 );
 -- content_id changes in the same transaction as any change to the entities: a matching-index snapshot
--- tagged with it is current exactly when the ids are equal.
+-- tagged with it is current exactly when the ids are equal. documents_bytes is how much of the documents
+-- file committed rows point into.
 CREATE TABLE IF NOT EXISTS catalog_meta (
   key TEXT PRIMARY KEY,
   value TEXT NOT NULL
 );
 INSERT OR IGNORE INTO catalog_meta (key, value) VALUES ('content_id', lower(hex(randomblob(16))));
+INSERT OR IGNORE INTO catalog_meta (key, value) VALUES ('documents_bytes', '0');
 `;
 
 /** The catalog file was written by an incompatible version of certmatch. */
@@ -173,6 +179,8 @@ export class Catalog {
   /** The file, as given; `:memory:` for a catalog that lives only in this process. */
   readonly path: string;
   readonly #database: Database.Database;
+  readonly #documents: DocumentFile;
+  readonly #setDocumentsBytes: Database.Statement;
   readonly #insertEntity: Database.Statement;
   readonly #updateEntityIfNewer: Database.Statement;
   readonly #insertOwnCertificate: Database.Statement;
@@ -186,6 +194,11 @@ export class Catalog {
   readonly #entityWithNameById: Database.Statement;
   readonly #sharedCertificateById: Database.Statement;
   readonly #ownCertificateById: Database.Statement;
+  readonly #ownCertificatePlacement: Database.Statement;
+  readonly #sharedIdsByRowId: Database.Statement;
+  readonly #dataVersion: Database.Statement;
+  /** Where every document is, held by {@link cacheLocations}, and the data version it was read at. */
+  #locations: { index: EntityLocations; dataVersion: number } | undefined;
 
   constructor(path: string) {
     this.path = path;
@@ -217,17 +230,35 @@ export class Catalog {
     this.#database.pragma(`cache_size = -${catalogCacheKiB}`);
     this.#database.exec(schema);
     this.#database.pragma(`user_version = ${catalogFormat}`);
+    const inMemory = path === ':memory:' || path === '';
+    this.#documents = new DocumentFile(inMemory ? undefined : documentsPath(path));
+    const committedBytes = Number(
+      this.#database.prepare("SELECT value FROM catalog_meta WHERE key = 'documents_bytes'").pluck().get(),
+    );
+    if (this.#documents.size < committedBytes) {
+      const found = this.#documents.size;
+      this.close();
+      throw new DocumentFileError(
+        this.#documents.path,
+        `holds ${found} bytes, but the catalog's entities point into ${committedBytes}`,
+      );
+    }
+    this.#setDocumentsBytes = this.#database.prepare(
+      "UPDATE catalog_meta SET value = ? WHERE key = 'documents_bytes' AND CAST(value AS INTEGER) < ?",
+    );
     // Every write is an INSERT OR IGNORE, then an UPDATE of the row it found. An upsert (ON CONFLICT DO
     // UPDATE, OR REPLACE) is a statement that may write twice, so SQLite keeps a statement journal for it: a
     // copy of every page it touches, spilled to a temporary file past 64 KiB. With 16 KiB pages that was
     // ~37 KB written per entity, seven times the data imported (measured with strace at 30k entities).
     this.#insertEntity = this.#database.prepare(`
-      INSERT OR IGNORE INTO entities (ce_id, name, document, certificates_at, shared_ids, updated_at)
-      VALUES (?, ?, ?, ?, ?, ?)`);
+      INSERT OR IGNORE INTO entities
+        (ce_id, name, document_at, document_length, certificates_at, shared_ids, updated_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?)`);
     // A line no newer than the stored entity changes nothing.
     this.#updateEntityIfNewer = this.#database
       .prepare(`
-      UPDATE entities SET name = ?, document = ?, certificates_at = ?, shared_ids = ?, updated_at = ?
+      UPDATE entities SET name = ?, document_at = ?, document_length = ?, certificates_at = ?, shared_ids = ?,
+        updated_at = ?
       WHERE ce_id = ? AND updated_at < ?
       RETURNING entity_id`)
       .pluck();
@@ -248,21 +279,29 @@ export class Catalog {
     );
     // Two statements: the name costs a string per lookup (~15%), and most callers have it already.
     this.#entityById = this.#database
-      .prepare('SELECT document, shared_ids FROM entities WHERE ce_id = ?')
+      .prepare('SELECT document_at, document_length, shared_ids FROM entities WHERE ce_id = ?')
       .raw();
     this.#entityWithNameById = this.#database
-      .prepare('SELECT document, shared_ids, name FROM entities WHERE ce_id = ?')
+      .prepare('SELECT document_at, document_length, shared_ids, name FROM entities WHERE ce_id = ?')
       .raw();
+    // The same with the entity's document located in memory (see cacheLocations): one B-tree, not two.
+    this.#ownCertificatePlacement = this.#database
+      .prepare('SELECT entity_id, start, length FROM own_certificates WHERE cert_id = ?')
+      .raw();
+    this.#sharedIdsByRowId = this.#database
+      .prepare('SELECT shared_ids FROM entities WHERE entity_id = ?')
+      .pluck();
+    this.#dataVersion = this.#database.prepare('PRAGMA data_version').pluck();
     this.#sharedCertificateById = this.#database
       .prepare('SELECT body FROM shared_certificates WHERE cert_id = ?')
       .pluck();
-    // substr on a BLOB counts bytes, from 1.
     this.#ownCertificateById = this.#database
       .prepare(
-        `SELECT substr(e.document, o.start + 1, o.length) FROM own_certificates o
-         JOIN entities e ON e.entity_id = o.entity_id WHERE o.cert_id = ?`,
+        `SELECT e.document_at + o.start, o.length FROM own_certificates o
+         JOIN entities e ON e.entity_id = o.entity_id
+         WHERE o.cert_id = ? AND o.start + o.length <= e.document_length`,
       )
-      .pluck();
+      .raw();
   }
 
   /**
@@ -284,10 +323,14 @@ export class Catalog {
   async importFile(path: string, options: ImportOptions = {}): Promise<ImportSummary> {
     if (this.#importing) throw new CatalogBusyError(this.path);
     this.#importing = true;
+    // This connection's own commits leave the data version as it was: the locations are read again after.
+    const cachedLocations = this.#locations !== undefined;
+    this.#locations = undefined;
     try {
       return await this.#importFile(path, options);
     } finally {
       this.#importing = false;
+      if (cachedLocations) this.cacheLocations();
     }
   }
 
@@ -351,7 +394,7 @@ export class Catalog {
     const database = this.#database;
     const entitiesBefore = this.entityCount;
     let transaction:
-      | { lines: number; linesMax: number; changesBefore: number; placements: Placement[] }
+      | (ImportTransaction & { lines: number; linesMax: number; changesBefore: number })
       | undefined;
     const store = (result: ParseChunkResult) => {
       if (transaction === undefined) {
@@ -362,9 +405,11 @@ export class Catalog {
           linesMax: Math.min(max, Math.max(min, entitiesBefore + summary.imported)),
           changesBefore: summary.imported + summary.certificates,
           placements: [],
+          // Read now that this connection holds the write lock: no other writer appends until it commits.
+          documentsEnd: this.#documents.size,
         };
       }
-      this.#storeEntities(result, summary, transaction.placements);
+      this.#storeEntities(result, summary, transaction);
       transaction.lines += result.lines;
       if (transaction.lines >= transaction.linesMax) commit();
       // Stored, if not yet committed: a transaction at 1M entities takes seconds, too long between updates.
@@ -374,6 +419,9 @@ export class Catalog {
       if (transaction === undefined) return;
       this.#placeOwnCertificates(transaction.placements, summary);
       if (summary.imported + summary.certificates > transaction.changesBefore) this.#renewContentId.run();
+      // The documents reach the disk before the rows pointing at them can.
+      this.#documents.sync();
+      this.#setDocumentsBytes.run(transaction.documentsEnd, transaction.documentsEnd);
       database.exec('COMMIT');
       transaction = undefined;
     };
@@ -468,24 +516,37 @@ export class Catalog {
 
   /**
    * Writes a parsed chunk's entities in file order (their entity_id, hence the matching index's order,
-   * follows the file) and their shared certificates, and collects where their own certificates sit.
+   * follows the file) and their shared certificates, appends the documents of those inserted or updated to
+   * the documents file, and collects where their own certificates sit.
    */
   #storeEntities(
     { entities, documents }: ParseChunkResult,
     summary: ImportSummary,
-    placements: Placement[],
+    transaction: ImportTransaction,
   ): void {
+    // Byte ranges of the chunk's buffer to append, adjacent ones merged: a new file's documents arrive back
+    // to back, so a chunk is mostly one range.
+    const ranges: [start: number, end: number][] = [];
     for (const entity of entities) {
-      const { ceId, name, certificatesAt, updatedAt } = entity;
-      const document = slice(documents, entity.documentStart, entity.documentLength);
+      const { ceId, name, certificatesAt, updatedAt, documentStart, documentLength } = entity;
+      const documentAt = transaction.documentsEnd;
       const sharedIds = entity.shared.length === 0 ? null : entity.shared.map((c) => c.certId).join(' ');
-      const inserted = this.#insertEntity.run(ceId, name, document, certificatesAt, sharedIds, updatedAt);
+      const inserted = this.#insertEntity.run(
+        ceId,
+        name,
+        documentAt,
+        documentLength,
+        certificatesAt,
+        sharedIds,
+        updatedAt,
+      );
       const entityId =
         inserted.changes > 0
           ? Number(inserted.lastInsertRowid)
           : (this.#updateEntityIfNewer.get(
               name,
-              document,
+              documentAt,
+              documentLength,
               certificatesAt,
               sharedIds,
               updatedAt,
@@ -497,8 +558,12 @@ export class Catalog {
         continue;
       }
       summary.imported++;
+      transaction.documentsEnd += documentLength;
+      const last = ranges.at(-1);
+      if (last !== undefined && last[1] === documentStart) last[1] = documentStart + documentLength;
+      else ranges.push([documentStart, documentStart + documentLength]);
       for (const { certId, start, length } of entity.own)
-        placements.push({ certId, entityId, start, length });
+        transaction.placements.push({ certId, entityId, start, length });
       for (const certificate of entity.shared) {
         const { certId, updatedAt: certificateUpdatedAt } = certificate;
         const body = slice(documents, certificate.bodyStart, certificate.bodyLength);
@@ -511,6 +576,8 @@ export class Catalog {
         }
       }
     }
+    const pieces = ranges.map(([start, end]) => slice(documents, start, end - start));
+    this.#documents.append(pieces.length === 1 ? (pieces[0] as Buffer) : Buffer.concat(pieces));
   }
 
   /**
@@ -529,19 +596,79 @@ export class Catalog {
 
   /**
    * An entity with all its certificates as the UTF-8 JSON the API answers with; undefined when unknown. One
-   * row read for an entity without shared certificates; nothing is parsed.
+   * row and one document read for an entity without shared certificates; nothing is parsed.
    */
   entityDocument(ceId: string): Buffer | undefined {
-    const row = this.#entityById.get(ceId) as [Buffer, string | null] | undefined;
-    return row === undefined ? undefined : this.#withSharedCertificates(row[0], row[1]);
+    const locations = this.#currentLocations();
+    if (locations !== undefined) return this.#entityDocumentAt(locations, ceId);
+    const row = this.#entityById.get(ceId) as [number, number, string | null] | undefined;
+    return row === undefined
+      ? undefined
+      : this.#withSharedCertificates(this.#documents.read(row[0], row[1]), row[2]);
+  }
+
+  /** The entity's document found through the locations held in memory. */
+  #entityDocumentAt(locations: EntityLocations, ceId: string): Buffer | undefined {
+    const prefix = entityJsonPrefix(ceId);
+    return locations.find(ceId, (entityId) => {
+      const document = this.#documents.read(
+        locations.documentAt(entityId),
+        locations.documentLength(entityId),
+      );
+      // Another ce_id with the same hash. (ce_ids are ASCII, so latin1 reads the prefix exactly.)
+      if (document.toString('latin1', 0, prefix.length) !== prefix) return undefined;
+      return locations.hasShared(entityId)
+        ? this.#withSharedCertificates(document, this.#sharedIdsByRowId.get(entityId) as string | null)
+        : document;
+    });
+  }
+
+  /**
+   * Holds where every entity's document is in memory (~30 bytes an entity), so that a lookup by ce_id reads
+   * its document and no B-tree: what a service does when it starts. This catalog's own imports keep it
+   * current; when another connection changes the catalog, lookups notice (SQLite's data version, ~1.5 µs),
+   * drop it and go back to SQLite until this is called again. Returns the seconds it took.
+   */
+  cacheLocations(): number {
+    const started = performance.now();
+    // One read transaction: the rows, their count and the version they belong to agree.
+    this.#database.transaction(() => {
+      const dataVersion = this.#dataVersion.get() as number;
+      const [count, maxEntityId] = this.#database
+        .prepare('SELECT COUNT(*), COALESCE(MAX(entity_id), 0) FROM entities')
+        .raw()
+        .get() as [number, number];
+      const rows = this.#database
+        .prepare(
+          'SELECT entity_id, ce_id, document_at, document_length, shared_ids IS NOT NULL FROM entities',
+        )
+        .raw()
+        .iterate() as Iterable<EntityLocationRow>;
+      this.#locations = { index: new EntityLocations(rows, count, maxEntityId), dataVersion };
+    })();
+    return (performance.now() - started) / 1000;
+  }
+
+  /** Lookups by ce_id find documents through locations held in memory (see {@link cacheLocations}). */
+  get holdsLocations(): boolean {
+    return this.#currentLocations() !== undefined;
+  }
+
+  /** The locations held in memory, unless another connection has changed the catalog since they were read. */
+  #currentLocations(): EntityLocations | undefined {
+    const locations = this.#locations;
+    if (locations === undefined) return undefined;
+    if (this.#dataVersion.get() === locations.dataVersion) return locations.index;
+    this.#locations = undefined;
+    return undefined;
   }
 
   /** {@link entityDocument} and the entity's name, for callers that do not have it. */
   entityDocumentAndName(ceId: string): { json: Buffer; name: string } | undefined {
-    const row = this.#entityWithNameById.get(ceId) as [Buffer, string | null, string] | undefined;
+    const row = this.#entityWithNameById.get(ceId) as [number, number, string | null, string] | undefined;
     return row === undefined
       ? undefined
-      : { json: this.#withSharedCertificates(row[0], row[1]), name: row[2] };
+      : { json: this.#withSharedCertificates(this.#documents.read(row[0], row[1]), row[2]), name: row[3] };
   }
 
   /** The document with the shared certificates it lists appended to its certificates array. */
@@ -578,12 +705,27 @@ export class Catalog {
 
   /** One certificate as the UTF-8 JSON the API answers with, or undefined. */
   certificateDocument(certId: string): Buffer | undefined {
-    const own = this.#ownCertificateById.get(certId) as Buffer | undefined;
+    const placed = this.#ownCertificateLocation(certId);
+    const own = placed === undefined ? undefined : this.#documents.read(placed[0], placed[1]);
     // A placement whose entity was since updated without the certificate points at other bytes.
     // (Certificate ids are ASCII, so latin1 reads the prefix exactly.)
     const prefix = certificateJsonPrefix(certId);
     if (own !== undefined && own.toString('latin1', 0, prefix.length) === prefix) return own;
     return this.#sharedCertificateById.get(certId) as Buffer | undefined;
+  }
+
+  /**
+   * Where a certificate covering one entity is in the documents file, if it is within its entity's current
+   * document: a placement that outlived its certificate may point past the end.
+   */
+  #ownCertificateLocation(certId: string): [at: number, length: number] | undefined {
+    const locations = this.#currentLocations();
+    if (locations === undefined) return this.#ownCertificateById.get(certId) as [number, number] | undefined;
+    const placement = this.#ownCertificatePlacement.get(certId) as [number, number, number] | undefined;
+    if (placement === undefined) return undefined;
+    const [entityId, start, length] = placement;
+    if (start + length > locations.documentLength(entityId)) return undefined;
+    return [locations.documentAt(entityId) + start, length];
   }
 
   /** One certificate as JSON text, or undefined. */
@@ -602,20 +744,17 @@ export class Catalog {
    * index is built from. Text rather than objects, so that the build's worker threads parse it.
    */
   *entityLinesForIndex(batchSize = 1024): Generator<string[]> {
-    // Read through the page cache, not the memory map: a scan of the whole file through the map leaves its
-    // first GiB counted in the process's resident memory (measured at 1M entities: 1.09 GB of the 2.1 GB
-    // a service showed after building its index), for no gain in a sequential read. Lookups map it again.
+    // Read through the page cache, not the memory map: a scan of the whole file through the map leaves it
+    // counted in the process's resident memory, for no gain in a sequential read. Lookups map it again.
     this.#database.pragma('mmap_size = 0');
     try {
       let batch: string[] = [];
-      // The closing brace is added by SQLite, so that each line arrives as one flat string.
-      for (const line of this.#database
-        .prepare(
-          "SELECT CAST(substr(document, 1, certificates_at) AS TEXT) || '}' FROM entities ORDER BY entity_id",
-        )
-        .pluck()
-        .iterate() as Iterable<string>) {
-        batch.push(line);
+      const window = new DocumentWindow(this.#documents);
+      for (const [at, certificatesAt] of this.#database
+        .prepare('SELECT document_at, certificates_at FROM entities ORDER BY entity_id')
+        .raw()
+        .iterate() as Iterable<[number, number]>) {
+        batch.push(`${window.text(at, certificatesAt)}}`);
         if (batch.length < batchSize) continue;
         yield batch;
         batch = [];
@@ -646,8 +785,51 @@ export class Catalog {
 
   close(): void {
     this.#database.close();
+    this.#documents.close();
   }
 }
+
+/**
+ * Reads byte ranges of the documents file through a window of a few MiB: the matching index reads every
+ * entity's head in entity_id order, which is the file's order but for entities updated since they were
+ * first imported, so nearly every range is in the window read last.
+ */
+class DocumentWindow {
+  readonly #documents: DocumentFile;
+  readonly #bytes = Buffer.allocUnsafe(4 * 2 ** 20);
+  readonly #fileBytes: number;
+  /** The file's bytes [start, end) are in the window. */
+  #start = 0;
+  #end = 0;
+
+  constructor(documents: DocumentFile) {
+    this.#documents = documents;
+    this.#fileBytes = documents.size;
+  }
+
+  /** `length` bytes from `at`, as UTF-8 text. */
+  text(at: number, length: number): string {
+    if (at < this.#start || at + length > this.#end) {
+      if (length > this.#bytes.length) return this.#documents.read(at, length).toString('utf8');
+      // Never less than asked for: a file cut short is an error, not bytes of another entity.
+      const count = Math.max(length, Math.min(this.#bytes.length, this.#fileBytes - at));
+      this.#documents.readInto(this.#bytes, 0, count, at);
+      this.#start = at;
+      this.#end = at + count;
+    }
+    return this.#bytes.toString('utf8', at - this.#start, at - this.#start + length);
+  }
+}
+
+/** What an import transaction has yet to write when it commits, and where its next document goes. */
+interface ImportTransaction {
+  placements: Placement[];
+  /** The documents file's length once this transaction's documents are appended. */
+  documentsEnd: number;
+}
+
+/** Where a catalog's documents file lives: beside it. */
+export const documentsPath = (catalogPath: string) => `${catalogPath}.documents`;
 
 /** Where a certificate covering one entity sits in that entity's document. */
 interface Placement {

@@ -1,4 +1,4 @@
-import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -8,6 +8,7 @@ import {
   CatalogBusyError,
   CatalogFormatError,
   CatalogOpenError,
+  DocumentFileError,
   indexSnapshotPath,
   openCatalogMatcher,
 } from '../../src/catalog/index.js';
@@ -399,6 +400,90 @@ describe('the certificate catalog', () => {
     // Once it is done, the catalog imports again.
     expect(await catalog.importFile(file('busy-3.ndjson', lines.slice(0, 5)))).toMatchObject({ lines: 5 });
     catalog.close();
+  });
+
+  it('answers every lookup the same from the document locations it holds in memory as from SQLite', async () => {
+    const path = join(directory, 'locations.db');
+    const catalog = new Catalog(path);
+    await catalog.importFile(
+      file(
+        'locations.ndjson',
+        entities.map((entity) => JSON.stringify(entity)),
+      ),
+    );
+    const ceIds = [...entities.map((entity) => entity.ce_id), 'ce_000000000000000000000000'];
+    const certIds = [
+      ...entities.flatMap((entity) => entity.certificates?.map((c) => c.cert_id) ?? []),
+      'cert_000000000000000000000000',
+    ];
+    const answers = () => [
+      ...ceIds.map((id) => catalog.entityDocument(id)?.toString('utf8')),
+      ...certIds.map((id) => catalog.certificateDocument(id)?.toString('utf8')),
+    ];
+    const fromSqlite = answers();
+    expect(fromSqlite.filter((answer) => answer === undefined)).toHaveLength(2);
+    catalog.cacheLocations();
+    expect(catalog.holdsLocations).toBe(true);
+    expect(answers()).toEqual(fromSqlite);
+    catalog.close();
+  });
+
+  it('answers with what another connection imported since it took its document locations in memory', async () => {
+    const path = join(directory, 'locations-other.db');
+    const [first] = entities as [(typeof entities)[number]];
+    const writer = new Catalog(path);
+    await writer.importFile(file('other-1.ndjson', [JSON.stringify(first)]));
+    const reader = new Catalog(path);
+    reader.cacheLocations();
+    expect(reader.entity(first.ce_id)?.certified_entity_name).toBe(first.certified_entity_name);
+    const renamed = {
+      ...first,
+      certified_entity_name: 'Renamed Ltd',
+      updated_at: (first.updated_at ?? 0) + 1,
+    };
+    const [, second] = entities as [unknown, (typeof entities)[number]];
+    expect(reader.holdsLocations).toBe(true);
+    await writer.importFile(file('other-2.ndjson', [JSON.stringify(renamed), JSON.stringify(second)]));
+    expect(reader.holdsLocations).toBe(false);
+    expect(reader.entity(first.ce_id)?.certified_entity_name).toBe('Renamed Ltd');
+    expect(reader.entity(second.ce_id)?.ce_id).toBe(second.ce_id);
+    // Its own imports keep the locations it holds current.
+    const again = {
+      ...renamed,
+      certified_entity_name: 'Renamed Again Ltd',
+      updated_at: renamed.updated_at + 1,
+    };
+    reader.cacheLocations();
+    await reader.importFile(file('other-3.ndjson', [JSON.stringify(again)]));
+    expect(reader.holdsLocations).toBe(true);
+    expect(reader.entity(first.ce_id)?.certified_entity_name).toBe('Renamed Again Ltd');
+    reader.close();
+    writer.close();
+  });
+
+  it('finds an entity whose line escapes characters of its ce_id, by the plain ce_id', async () => {
+    const catalog = new Catalog(join(directory, 'escaped.db'));
+    const [first] = entities as [(typeof entities)[number]];
+    const line = JSON.stringify(first).replace(
+      `"ce_id":"${first.ce_id}"`,
+      `"ce_id":"\\u0063${first.ce_id.slice(1)}"`,
+    );
+    expect(line).toContain('\\u0063e_');
+    await catalog.importFile(file('escaped.ndjson', [line]));
+    catalog.cacheLocations();
+    expect(catalog.entity(first.ce_id)?.ce_id).toBe(first.ce_id);
+    catalog.close();
+  });
+
+  it('refuses to open a catalog whose documents file is shorter than its entities need', async () => {
+    const path = join(directory, 'cut.db');
+    const catalog = new Catalog(path);
+    await catalog.importFile(file('cut.ndjson', [JSON.stringify(entities[0])]));
+    catalog.close();
+    const documents = `${path}.documents`;
+    truncateSync(documents, statSync(documents).size - 1);
+    expect(() => new Catalog(path)).toThrow(DocumentFileError);
+    expect(() => new Catalog(path)).toThrow(/import the entity file into a new catalog/);
   });
 
   it('answers lookups of unknown ids with undefined', () => {

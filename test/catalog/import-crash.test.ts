@@ -9,21 +9,26 @@ import { Catalog } from '../../src/catalog/index.js';
 import { registryEntities } from '../../src/data/generate-registry.js';
 import { fromSource, projectRoot } from '../support/run-certmatch.js';
 
-/** Everything a catalog holds, entities by ce_id (not by their row ids), as one digest. */
+/**
+ * Everything a catalog holds, entities by ce_id (not by their row ids or where their documents sit), as one
+ * digest; documents and certificates as lookups return them.
+ */
 function contentDigest(path: string): string {
   const database = new Database(path, { readonly: true });
+  const catalog = new Catalog(path);
   const digest = createHash('sha256');
-  const add = (rows: Iterable<unknown[]>) => {
-    for (const row of rows)
+  const add = (rows: Iterable<unknown[]>, lookup: (id: string) => Buffer | undefined) => {
+    for (const row of rows) {
       for (const value of row) digest.update(Buffer.isBuffer(value) ? value : `${value}|`);
+      digest.update(lookup(row[0] as string) ?? 'missing');
+    }
   };
   add(
     database
-      .prepare(
-        'SELECT ce_id, name, document, certificates_at, shared_ids, updated_at FROM entities ORDER BY ce_id',
-      )
+      .prepare('SELECT ce_id, name, certificates_at, shared_ids, updated_at FROM entities ORDER BY ce_id')
       .raw()
       .iterate() as Iterable<unknown[]>,
+    (ceId) => catalog.entityDocument(ceId),
   );
   add(
     database
@@ -33,13 +38,16 @@ function contentDigest(path: string): string {
       )
       .raw()
       .iterate() as Iterable<unknown[]>,
+    (certId) => catalog.certificateDocument(certId),
   );
   add(
     database
       .prepare('SELECT cert_id, body, updated_at FROM shared_certificates ORDER BY cert_id')
       .raw()
       .iterate() as Iterable<unknown[]>,
+    (certId) => catalog.certificateDocument(certId),
   );
+  catalog.close();
   database.close();
   return digest.digest('hex');
 }
