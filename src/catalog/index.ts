@@ -34,7 +34,7 @@ export { DocumentFileError } from './document-file.js';
 
 const comma = Buffer.from(',');
 
-/** Bytes of the catalog file mapped into memory for reads: all of it, at 1M entities (~0.4 GB). */
+/** Bytes of the catalog file mapped into memory for reads: all of it, at 1M entities (~0.3 GB). */
 const catalogMmapBytes = 2 ** 30;
 /** SQLite page cache for the catalog, in KiB. */
 const catalogCacheKiB = 131_072;
@@ -231,7 +231,12 @@ export class Catalog {
     this.#database.exec(schema);
     this.#database.pragma(`user_version = ${catalogFormat}`);
     const inMemory = path === ':memory:' || path === '';
-    this.#documents = new DocumentFile(inMemory ? undefined : documentsPath(path));
+    try {
+      this.#documents = new DocumentFile(inMemory ? undefined : documentsPath(path));
+    } catch (error) {
+      this.#database.close();
+      throw new CatalogOpenError(path, error as Error);
+    }
     const committedBytes = Number(
       this.#database.prepare("SELECT value FROM catalog_meta WHERE key = 'documents_bytes'").pluck().get(),
     );

@@ -39,9 +39,13 @@ export class LineWriter {
   }
 }
 
-/** Counts the lines of a file cheaply (for a progress bar's total); undefined for standard input. */
+/**
+ * Counts the lines of a file cheaply, for a progress bar's total. Undefined for standard input, and when no
+ * bar will show (standard error is not a terminal): a piped or scripted run does not read the file twice
+ * (measured: 13 s of a 69 s `certmatch import` of a 3.7 GB file that was not in the page cache).
+ */
 export async function countLines(path: string): Promise<number | undefined> {
-  if (path === '-') return undefined;
+  if (path === '-' || !process.stderr.isTTY) return undefined;
   let count = 0;
   // indexOf is a native scan: ~10× a byte-by-byte loop (a 3.7 GB file: 21 s → ~2 s).
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {

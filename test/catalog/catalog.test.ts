@@ -1,4 +1,4 @@
-import { mkdtempSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -156,6 +156,9 @@ describe('the certificate catalog', () => {
     expect(() => new Catalog(text)).toThrow(CatalogOpenError);
     expect(() => new Catalog(text)).toThrow(`cannot open the catalog ${text}: file is not a database`);
     expect(() => new Catalog(join(directory, 'no-such-directory', 'c.db'))).toThrow(CatalogOpenError);
+    const unwritable = join(directory, 'documents-a-directory.db');
+    mkdirSync(`${unwritable}.documents`);
+    expect(() => new Catalog(unwritable)).toThrow(CatalogOpenError);
   });
 
   it('drops a certificate a newer line no longer lists: neither the entity nor a lookup returns it', async () => {
