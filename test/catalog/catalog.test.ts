@@ -433,20 +433,27 @@ describe('the certificate catalog', () => {
 
   it('answers with what another connection imported since it took its document locations in memory', async () => {
     const path = join(directory, 'locations-other.db');
-    const [first] = entities as [(typeof entities)[number]];
+    const first = entities.find((entity) =>
+      entity.certificates?.some((c) => c.certified_entities.length === 1),
+    ) as (typeof entities)[number];
+    const own = first.certificates?.find((c) => c.certified_entities.length === 1)?.cert_id as string;
     const writer = new Catalog(path);
     await writer.importFile(file('other-1.ndjson', [JSON.stringify(first)]));
     const reader = new Catalog(path);
     reader.cacheLocations();
     expect(reader.entity(first.ce_id)?.certified_entity_name).toBe(first.certified_entity_name);
+    expect(reader.certificate(own)?.cert_id).toBe(own);
+    // Renamed, and without its certificates.
     const renamed = {
       ...first,
       certified_entity_name: 'Renamed Ltd',
+      certificates: [],
       updated_at: (first.updated_at ?? 0) + 1,
     };
-    const [, second] = entities as [unknown, (typeof entities)[number]];
+    const second = entities.find((entity) => entity !== first) as (typeof entities)[number];
     expect(reader.holdsLocations).toBe(true);
     await writer.importFile(file('other-2.ndjson', [JSON.stringify(renamed), JSON.stringify(second)]));
+    expect(reader.certificate(own)).toBeUndefined();
     expect(reader.holdsLocations).toBe(false);
     expect(reader.entity(first.ce_id)?.certified_entity_name).toBe('Renamed Ltd');
     expect(reader.entity(second.ce_id)?.ce_id).toBe(second.ce_id);
