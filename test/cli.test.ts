@@ -86,6 +86,23 @@ describe('certmatch on the command line', () => {
       expect(imported.code).toBe(0);
       expect(imported.stderr).toContain(`${withBadLine}:1: skipped: not valid JSON`);
       expect(imported.stderr).toContain('Imported 400 entities');
+      expect(imported.stderr).not.toContain('reclaims');
+      // Every entity newer: replaced documents are half the documents file, and it says so.
+      const newer = join(directory, `import-newer-${how}.ndjson`);
+      writeFileSync(
+        newer,
+        readFileSync(entities, 'utf8')
+          .trim()
+          .split('\n')
+          .map((line) => {
+            const entity = JSON.parse(line);
+            return `${JSON.stringify({ ...entity, updated_at: (entity.updated_at ?? 0) + 1 })}\n`;
+          })
+          .join(''),
+      );
+      const reimported = await certmatch(entry, ['import', '--data', newer, '--catalog', catalog]);
+      expect(reimported.stderr).toContain('Imported 400 entities');
+      expect(reimported.stderr).toContain('Importing the entity file into a new catalog reclaims it');
       const output = join(directory, `catalog-output-${how}.ndjson`);
       const matched = await certmatch(entry, [
         'match',

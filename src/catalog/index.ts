@@ -790,6 +790,19 @@ export class Catalog {
       for (const line of batch) yield JSON.parse(line) as CertifiedEntityRecord;
   }
 
+  /**
+   * The documents file's length, and how much of it current documents take: the rest is documents replaced
+   * by newer ones (and appends of rolled-back imports), which stay until the entity file is imported into a
+   * new catalog.
+   */
+  get documentBytes(): { file: number; current: number } {
+    const current = this.#database
+      .prepare('SELECT COALESCE(SUM(document_length), 0) FROM entities')
+      .pluck()
+      .get() as number;
+    return { file: this.#documents.size, current };
+  }
+
   get entityCount(): number {
     return this.#database.prepare('SELECT COUNT(*) FROM entities').pluck().get() as number;
   }

@@ -55,6 +55,16 @@ export async function runImport(command: { data: string; catalog: string }): Pro
         `(${Math.round(summary.lines / Math.max(summary.seconds, 1e-9))} lines/s) into ${command.catalog}\n`,
     );
     if (reported > 20) process.stderr.write(`(${reported - 20} more skipped lines not shown)\n`);
+    const documents = catalog.documentBytes;
+    // Replaced documents take as much room as current ones, or more.
+    if (documents.file > 0 && documents.current * 2 <= documents.file) {
+      const gb = (bytes: number) => `${(bytes / 1e9).toFixed(2)} GB`;
+      process.stderr.write(
+        `The catalog's documents file holds ${gb(documents.file)}, of which current documents take ` +
+          `${gb(documents.current)}: the rest is documents replaced by newer ones. Importing the entity file ` +
+          `into a new catalog reclaims it.\n`,
+      );
+    }
   } finally {
     progress.stop();
     catalog.close();

@@ -102,6 +102,26 @@ describe('the certificate catalog', () => {
     catalog.close();
   });
 
+  it('appends only the documents an import changes, and says how much of its documents file is current', async () => {
+    const catalog = new Catalog(join(directory, 'usage.db'));
+    const lines = (delta: number) =>
+      entities.map((entity) => JSON.stringify({ ...entity, updated_at: (entity.updated_at ?? 0) + delta }));
+    await catalog.importFile(file('usage-1.ndjson', lines(0)));
+    const first = catalog.documentBytes;
+    expect(first.current).toBeGreaterThan(0);
+    expect(first.file).toBe(first.current);
+    // Older lines change nothing, so nothing is appended.
+    await catalog.importFile(file('usage-2.ndjson', lines(-1)));
+    expect(catalog.documentBytes).toEqual(first);
+    // Newer ones replace every document: the old ones stay in the file, no longer current.
+    await catalog.importFile(file('usage-3.ndjson', lines(1)));
+    const second = catalog.documentBytes;
+    expect(second.file).toBe(first.file + second.current);
+    const [sample] = entities as [(typeof entities)[number]];
+    expect(catalog.entity(sample.ce_id)?.updated_at).toBe((sample.updated_at ?? 0) + 1);
+    catalog.close();
+  });
+
   it('builds the same matcher as the entity file does, without certificates in the heap', async () => {
     const catalog = new Catalog(join(directory, 'd.db'));
     const path = file(
