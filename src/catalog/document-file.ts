@@ -110,3 +110,75 @@ export class DocumentFile {
     if (!this.#flushing) closeSync(this.#descriptor);
   }
 }
+
+/** Bytes of the documents file, [start, end) of it; empty at first. */
+interface DocumentWindow {
+  bytes: Buffer;
+  start: number;
+  end: number;
+  /** When it was last read from, counted in reads. */
+  usedAt: number;
+}
+
+/**
+ * Reads byte ranges of the documents file through a few windows of 2 MiB. The matching index reads every
+ * entity's head in entity_id order, which is the file's order but for entities updated since they were first
+ * imported: their documents were appended later, at the end. So the reads are a few sequential streams
+ * interleaved (the first import's documents, each later import's), and a window follows each: a read just
+ * past a window (within a window's length) moves that window on; any other miss moves the window least
+ * recently used. With a single window, a catalog with every third entity updated refilled it for each read.
+ */
+export class DocumentWindows {
+  static readonly count = 4;
+  static readonly bytes = 2 * 2 ** 20;
+  readonly #documents: DocumentFile;
+  readonly #fileBytes: number;
+  readonly #windows: DocumentWindow[] = Array.from({ length: DocumentWindows.count }, () => ({
+    bytes: Buffer.allocUnsafe(DocumentWindows.bytes),
+    start: 0,
+    end: 0,
+    usedAt: 0,
+  }));
+  #reads = 0;
+  /** Windows filled, for tests. */
+  fills = 0;
+
+  constructor(documents: DocumentFile) {
+    this.#documents = documents;
+    this.#fileBytes = documents.size;
+  }
+
+  /** `length` bytes from `at`, as UTF-8 text. */
+  text(at: number, length: number): string {
+    if (length > DocumentWindows.bytes) return this.#documents.read(at, length).toString('utf8');
+    this.#reads++;
+    let window = this.#windows.find((w) => at >= w.start && at + length <= w.end);
+    if (window === undefined) {
+      window = this.#windowToMove(at);
+      // Never less than asked for: a file cut short is an error, not bytes of another entity.
+      const count = Math.max(length, Math.min(DocumentWindows.bytes, this.#fileBytes - at));
+      this.#documents.readInto(window.bytes, 0, count, at);
+      window.start = at;
+      window.end = at + count;
+      this.fills++;
+    }
+    window.usedAt = this.#reads;
+    return window.bytes.toString('utf8', at - window.start, at - window.start + length);
+  }
+
+  /**
+   * The window whose stream a read at `at` continues (it starts before `at` and ends less than a window's
+   * length before it; the nearest, if several), or else the one least recently used.
+   */
+  #windowToMove(at: number): DocumentWindow {
+    let continued: DocumentWindow | undefined;
+    let leastUsed = this.#windows[0] as DocumentWindow;
+    for (const window of this.#windows) {
+      const gap = at - window.end;
+      const continues = window.end > window.start && at >= window.start && gap < DocumentWindows.bytes;
+      if (continues && (continued === undefined || window.end > continued.end)) continued = window;
+      if (window.usedAt < leastUsed.usedAt) leastUsed = window;
+    }
+    return continued ?? leastUsed;
+  }
+}

@@ -24,7 +24,7 @@ import { Piscina } from 'piscina';
 import { type CertificateRecord, type CertifiedEntityRecord, readWholeLineChunks } from '../engine/index.js';
 import { workerLocation } from '../runtime/worker-location.js';
 import type { CheckpointTask } from './checkpoint-worker.js';
-import { DocumentFile, DocumentFileError } from './document-file.js';
+import { DocumentFile, DocumentFileError, DocumentWindows } from './document-file.js';
 import { certificateJsonPrefix, entityJsonPrefix } from './entity-line.js';
 import { type EntityLocationRow, EntityLocations } from './entity-locations.js';
 import { chunkDigest, type ParseChunkResult, type ParseChunkTask } from './import-worker.js';
@@ -768,12 +768,12 @@ export class Catalog {
     this.#database.pragma('mmap_size = 0');
     try {
       let batch: string[] = [];
-      const window = new DocumentWindow(this.#documents);
+      const windows = new DocumentWindows(this.#documents);
       for (const [at, certificatesAt] of this.#database
         .prepare('SELECT document_at, certificates_at FROM entities ORDER BY entity_id')
         .raw()
         .iterate() as Iterable<[number, number]>) {
-        batch.push(`${window.text(at, certificatesAt)}}`);
+        batch.push(`${windows.text(at, certificatesAt)}}`);
         if (batch.length < batchSize) continue;
         yield batch;
         batch = [];
@@ -818,38 +818,6 @@ export class Catalog {
   close(): void {
     this.#database.close();
     this.#documents.close();
-  }
-}
-
-/**
- * Reads byte ranges of the documents file through a window of a few MiB: the matching index reads every
- * entity's head in entity_id order, which is the file's order but for entities updated since they were
- * first imported, so nearly every range is in the window read last.
- */
-class DocumentWindow {
-  readonly #documents: DocumentFile;
-  readonly #bytes = Buffer.allocUnsafe(4 * 2 ** 20);
-  readonly #fileBytes: number;
-  /** The file's bytes [start, end) are in the window. */
-  #start = 0;
-  #end = 0;
-
-  constructor(documents: DocumentFile) {
-    this.#documents = documents;
-    this.#fileBytes = documents.size;
-  }
-
-  /** `length` bytes from `at`, as UTF-8 text. */
-  text(at: number, length: number): string {
-    if (at < this.#start || at + length > this.#end) {
-      if (length > this.#bytes.length) return this.#documents.read(at, length).toString('utf8');
-      // Never less than asked for: a file cut short is an error, not bytes of another entity.
-      const count = Math.max(length, Math.min(this.#bytes.length, this.#fileBytes - at));
-      this.#documents.readInto(this.#bytes, 0, count, at);
-      this.#start = at;
-      this.#end = at + count;
-    }
-    return this.#bytes.toString('utf8', at - this.#start, at - this.#start + length);
   }
 }
 

@@ -122,6 +122,39 @@ describe('the certificate catalog', () => {
     catalog.close();
   });
 
+  it('gives the matching index every entity as last imported, updated ones included, in import order', async () => {
+    const catalog = new Catalog(join(directory, 'heads.db'));
+    await catalog.importFile(
+      file(
+        'heads-1.ndjson',
+        entities.map((entity) => JSON.stringify(entity)),
+      ),
+    );
+    // Every third entity renamed: their documents now sit at the end of the documents file, out of order.
+    const renamed = entities.map((entity, i) =>
+      i % 3 === 0
+        ? {
+            ...entity,
+            certified_entity_name: `${entity.certified_entity_name} Renamed`,
+            updated_at: (entity.updated_at ?? 0) + 1,
+          }
+        : entity,
+    );
+    await catalog.importFile(
+      file(
+        'heads-2.ndjson',
+        renamed.filter((_, i) => i % 3 === 0).map((entity) => JSON.stringify(entity)),
+      ),
+    );
+    const heads = [...catalog.entitiesForIndex()];
+    expect(heads.map((head) => head.ce_id)).toEqual(entities.map((entity) => entity.ce_id));
+    expect(heads.map((head) => head.certified_entity_name)).toEqual(
+      renamed.map((entity) => entity.certified_entity_name),
+    );
+    expect(heads.every((head) => !('certificates' in head))).toBe(true);
+    catalog.close();
+  });
+
   it('builds the same matcher as the entity file does, without certificates in the heap', async () => {
     const catalog = new Catalog(join(directory, 'd.db'));
     const path = file(
