@@ -119,7 +119,8 @@ export class CatalogFormatError extends Error {
   readonly code = 'catalog_format';
   constructor(path: string, found: number) {
     super(
-      `${path} is a catalog of format ${found}; this certmatch reads format ${catalogFormat}. Import the entity file into a new catalog.`,
+      `${path} is a catalog of format ${found}; this certmatch reads format ${catalogFormat}. Import the entity ` +
+        `file into a new catalog, or remove ${path} and the files beside it that start with its name, then import again.`,
     );
     this.name = 'CatalogFormatError';
   }
