@@ -241,12 +241,12 @@ export class Catalog {
     const committedBytes = Number(
       this.#database.prepare("SELECT value FROM catalog_meta WHERE key = 'documents_bytes'").pluck().get(),
     );
-    if (this.#documents.size < committedBytes) {
-      const found = this.#documents.size;
+    const documentsSize = this.#documents.size;
+    if (documentsSize < committedBytes) {
       this.close();
       throw new DocumentFileError(
         this.#documents.path,
-        `holds ${found} bytes, but the catalog's entities point into ${committedBytes}`,
+        `holds ${documentsSize} bytes, but the catalog's entities point into ${committedBytes}`,
       );
     }
     this.#setDocumentsBytes = this.#database.prepare(
@@ -666,9 +666,12 @@ export class Catalog {
 
   /** The locations held in memory, unless another connection has changed the catalog since they were read. */
   #currentLocations(): EntityLocations | undefined {
-    const locations = this.#locations;
-    if (locations === undefined) return undefined;
-    if (this.#dataVersion.get() === locations.dataVersion) return locations.index;
+    return this.#locations === undefined ? undefined : this.#locationsAt(this.#dataVersion.get() as number);
+  }
+
+  /** The locations held in memory if they are of `dataVersion`; otherwise they are dropped. */
+  #locationsAt(dataVersion: number): EntityLocations | undefined {
+    if (this.#locations?.dataVersion === dataVersion) return this.#locations.index;
     this.#locations = undefined;
     return undefined;
   }
@@ -729,21 +732,19 @@ export class Catalog {
    * document: a placement that outlived its certificate may point past the end.
    */
   #ownCertificateLocation(certId: string): [at: number, length: number] | undefined {
-    const locations = this.#locations;
-    if (locations !== undefined) {
+    if (this.#locations !== undefined) {
       const placement = this.#ownCertificatePlacement.get(certId) as
         | [entityId: number, start: number, length: number, dataVersion: number]
         | undefined;
       if (placement === undefined) return undefined;
       const [entityId, start, length, dataVersion] = placement;
-      if (dataVersion === locations.dataVersion) {
-        const { index } = locations;
-        return start + length > index.documentLength(entityId)
+      const locations = this.#locationsAt(dataVersion);
+      if (locations !== undefined) {
+        return start + length > locations.documentLength(entityId)
           ? undefined
-          : [index.documentAt(entityId) + start, length];
+          : [locations.documentAt(entityId) + start, length];
       }
-      // Another connection has changed the catalog since the locations were read.
-      this.#locations = undefined;
+      // Another connection has changed the catalog since the locations were read: SQLite answers.
     }
     return this.#ownCertificateById.get(certId) as [number, number] | undefined;
   }
