@@ -22,6 +22,17 @@ const file = (name: string, lines: string[]) => {
   writeFileSync(path, `${lines.join('\n')}\n`);
   return path;
 };
+/** A new catalog `NAME.db` with every sample entity imported (from `NAME.ndjson`). */
+async function catalogOfAll(name: string): Promise<Catalog> {
+  const catalog = new Catalog(join(directory, `${name}.db`));
+  await catalog.importFile(
+    file(
+      `${name}.ndjson`,
+      entities.map((entity) => JSON.stringify(entity)),
+    ),
+  );
+  return catalog;
+}
 
 describe('the certificate catalog', () => {
   it('imports every good line, reports each bad line with its number, and skips it', async () => {
@@ -50,13 +61,7 @@ describe('the certificate catalog', () => {
     );
     expect(shared, 'the generator makes group certificates').toBeDefined();
     const certificate = shared?.certificates?.find((c) => c.certified_entities.length > 1);
-    const catalog = new Catalog(join(directory, 'b.db'));
-    await catalog.importFile(
-      file(
-        'b.ndjson',
-        entities.map((entity) => JSON.stringify(entity)),
-      ),
-    );
+    const catalog = await catalogOfAll('b');
     const certificateIds = new Set(
       entities.flatMap((entity) => entity.certificates?.map((c) => c.cert_id) ?? []),
     );
@@ -123,13 +128,7 @@ describe('the certificate catalog', () => {
   });
 
   it('gives the matching index every entity as last imported, updated ones included, in import order', async () => {
-    const catalog = new Catalog(join(directory, 'heads.db'));
-    await catalog.importFile(
-      file(
-        'heads-1.ndjson',
-        entities.map((entity) => JSON.stringify(entity)),
-      ),
-    );
+    const catalog = await catalogOfAll('heads');
     // Every third entity renamed: their documents now sit at the end of the documents file, out of order.
     const renamed = entities.map((entity, i) =>
       i % 3 === 0
@@ -237,13 +236,7 @@ describe('the certificate catalog', () => {
   });
 
   it('updates a shared certificate once, through any covered entity, for every entity it covers', async () => {
-    const catalog = new Catalog(join(directory, 'shared-update.db'));
-    await catalog.importFile(
-      file(
-        'shared-1.ndjson',
-        entities.map((entity) => JSON.stringify(entity)),
-      ),
-    );
+    const catalog = await catalogOfAll('shared-update');
     const holder = entities.find((entity) =>
       entity.certificates?.some((c) => c.certified_entities.length > 1),
     ) as (typeof entities)[number];
@@ -338,14 +331,8 @@ describe('the certificate catalog', () => {
   });
 
   it('leaves everything in the catalog file and an empty WAL once an import returns, while still open', async () => {
-    const path = join(directory, 'checkpointed.db');
-    const catalog = new Catalog(path);
-    await catalog.importFile(
-      file(
-        'checkpointed.ndjson',
-        entities.map((entity) => JSON.stringify(entity)),
-      ),
-    );
+    const catalog = await catalogOfAll('checkpointed');
+    const { path } = catalog;
     expect(statSync(`${path}-wal`).size).toBe(0);
     expect(catalog.entityCount).toBe(300);
     catalog.close();
@@ -400,13 +387,7 @@ describe('the certificate catalog', () => {
   });
 
   it('builds its matching index once, then loads it from the snapshot until the entities change', async () => {
-    const catalog = new Catalog(join(directory, 'snapshot.db'));
-    await catalog.importFile(
-      file(
-        'snapshot.ndjson',
-        entities.map((entity) => JSON.stringify(entity)),
-      ),
-    );
+    const catalog = await catalogOfAll('snapshot');
     const query = { company_name: entities[5]?.certified_entity_name, company_country: entities[5]?.country };
 
     const first = await openCatalogMatcher(catalog, { threads: 0 });
@@ -459,14 +440,7 @@ describe('the certificate catalog', () => {
   });
 
   it('answers every lookup the same from the document locations it holds in memory as from SQLite', async () => {
-    const path = join(directory, 'locations.db');
-    const catalog = new Catalog(path);
-    await catalog.importFile(
-      file(
-        'locations.ndjson',
-        entities.map((entity) => JSON.stringify(entity)),
-      ),
-    );
+    const catalog = await catalogOfAll('locations');
     const ceIds = [...entities.map((entity) => entity.ce_id), 'ce_000000000000000000000000'];
     const certIds = [
       ...entities.flatMap((entity) => entity.certificates?.map((c) => c.cert_id) ?? []),
