@@ -109,8 +109,12 @@ const { ids, certificateIds } = (() => {
   }
   return { ids: new PackedIds(ceIds), certificateIds: new PackedIds(certIds) };
 })();
-// As the service does before it answers.
-const locationSeconds = catalog.cacheLocations();
+// As the service does before it answers: the first start reads SQLite and saves the locations file, the
+// next ones load that file.
+const locationsRead = catalog.cacheLocations();
+const locationsLoaded = catalog.cacheLocations();
+if (locationsRead.origin !== 'catalog' || locationsLoaded.origin !== 'file')
+  throw new Error(`locations came from ${locationsRead.origin}, then ${locationsLoaded.origin}`);
 const lookups = Number(values.lookups);
 /** Lookups per second, the median of five rounds: the machine is shared, and one round can catch a stall. */
 function lookupRate(lookup: (i: number) => unknown): number {
@@ -139,8 +143,13 @@ const figures: Figure[] = [
     meets: entitiesPerSecond >= 20_000,
   },
   {
-    name: 'document locations held in memory (cacheLocations), seconds',
-    value: Number(locationSeconds.toFixed(2)),
+    name: 'document locations read from SQLite and saved (first cacheLocations), seconds',
+    value: Number(locationsRead.seconds.toFixed(2)),
+    unit: 's',
+  },
+  {
+    name: 'document locations loaded from their file (next cacheLocations), seconds',
+    value: Number(locationsLoaded.seconds.toFixed(2)),
     unit: 's',
   },
   {

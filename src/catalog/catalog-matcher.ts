@@ -4,10 +4,10 @@
  */
 import {
   createMatcher,
-  IndexSnapshotError,
   loadMatcherSnapshot,
   type Matcher,
   type MatcherOptions,
+  SnapshotFileError,
 } from '../engine/index.js';
 import type { Catalog } from './index.js';
 
@@ -48,7 +48,7 @@ export async function openCatalogMatcher(
         seconds: seconds(),
       };
     } catch (error) {
-      if (!(error instanceof IndexSnapshotError)) throw error;
+      if (!(error instanceof SnapshotFileError)) throw error;
       snapshotProblem = error.message;
     }
   }

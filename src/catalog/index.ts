@@ -22,12 +22,18 @@ import { availableParallelism } from 'node:os';
 import Database from 'better-sqlite3';
 import { Piscina } from 'piscina';
 import { type CertificateRecord, type CertifiedEntityRecord, readWholeLineChunks } from '../engine/index.js';
+import { SnapshotFileError, SnapshotReader, SnapshotWriter } from '../runtime/snapshot-file.js';
 import { workerLocation } from '../runtime/worker-location.js';
 import type { CheckpointTask } from './checkpoint-worker.js';
 import { DocumentFile, DocumentFileError, DocumentWindows } from './document-file.js';
 import { certificateJsonPrefix, entityJsonPrefix } from './entity-line.js';
-import { type EntityLocationRow, EntityLocations } from './entity-locations.js';
 import { chunkDigest, type ParseChunkResult, type ParseChunkTask } from './import-worker.js';
+import {
+  type CertificatePlacementRow,
+  type EntityLocationRow,
+  Locations,
+  locationsSnapshot,
+} from './locations.js';
 
 export { type CatalogMatcher, indexSnapshotPath, openCatalogMatcher } from './catalog-matcher.js';
 export { DocumentFileError } from './document-file.js';
@@ -174,6 +180,15 @@ export interface ImportSummary {
 }
 
 /** A certified entity as the API returns it: the stored record with all its certificates. */
+/** How {@link Catalog.cacheLocations} went. */
+export interface CachedLocations {
+  seconds: number;
+  /** `file` when loaded from the locations file, `catalog` when read from SQLite. */
+  origin: 'file' | 'catalog';
+  /** Why the locations read from SQLite could not be saved for the next start, when they could not. */
+  saveProblem?: string;
+}
+
 export type CatalogEntity = CertifiedEntityRecord & { certificates: CertificateRecord[] };
 
 export class Catalog {
@@ -195,11 +210,10 @@ export class Catalog {
   readonly #entityWithNameById: Database.Statement;
   readonly #sharedCertificateById: Database.Statement;
   readonly #ownCertificateById: Database.Statement;
-  readonly #ownCertificatePlacement: Database.Statement;
   readonly #sharedIdsByRowId: Database.Statement;
   readonly #dataVersion: Database.Statement;
   /** Where every document is, held by {@link cacheLocations}, and the data version it was read at. */
-  #locations: { index: EntityLocations; dataVersion: number } | undefined;
+  #locations: { index: Locations; dataVersion: number } | undefined;
 
   constructor(path: string) {
     this.path = path;
@@ -289,14 +303,6 @@ export class Catalog {
       .raw();
     this.#entityWithNameById = this.#database
       .prepare('SELECT document_at, document_length, shared_ids, name FROM entities WHERE ce_id = ?')
-      .raw();
-    // The same with the entity's document located in memory (see cacheLocations): one B-tree, not two. The
-    // data version comes with the row, read in the same transaction, for a third of a statement's cost.
-    this.#ownCertificatePlacement = this.#database
-      .prepare(
-        `SELECT entity_id, start, length, (SELECT data_version FROM pragma_data_version)
-         FROM own_certificates WHERE cert_id = ?`,
-      )
       .raw();
     this.#sharedIdsByRowId = this.#database
       .prepare('SELECT shared_ids FROM entities WHERE entity_id = ?')
@@ -618,9 +624,9 @@ export class Catalog {
   }
 
   /** The entity's document found through the locations held in memory. */
-  #entityDocumentAt(locations: EntityLocations, ceId: string): Buffer | undefined {
+  #entityDocumentAt(locations: Locations, ceId: string): Buffer | undefined {
     const prefix = entityJsonPrefix(ceId);
-    return locations.find(ceId, (entityId) => {
+    return locations.findEntity(ceId, (entityId) => {
       const document = this.#documents.read(
         locations.documentAt(entityId),
         locations.documentLength(entityId),
@@ -634,43 +640,78 @@ export class Catalog {
   }
 
   /**
-   * Holds where every entity's document is in memory (~30 bytes an entity), so that a lookup by ce_id reads
-   * its document and no B-tree: what a service does when it starts. This catalog's own imports keep it
-   * current; when another connection changes the catalog, lookups notice (SQLite's data version, ~1.5 µs),
-   * drop it and go back to SQLite until this is called again. Returns the seconds it took.
+   * Holds where every entity's document and every certificate covering one entity are, in memory (~30 bytes
+   * an entity, ~20 a certificate), so that a lookup by ce_id or cert_id reads its document and no B-tree:
+   * what a service does when it starts. They load from the locations file beside the catalog when it is of
+   * the catalog's current content; otherwise they are read from SQLite (seconds at 1M entities) and the file
+   * is written for the next start. This catalog's own imports keep them current; when another connection
+   * changes the catalog, lookups notice (SQLite's data version, ~1.5 µs), drop them and go back to SQLite
+   * until this is called again.
    */
-  cacheLocations(): number {
+  cacheLocations(): CachedLocations {
     const started = performance.now();
-    // One read transaction: the rows, their count and the version they belong to agree.
+    let read: { locations: Locations; contentId: string } | undefined;
+    // One read transaction: the rows, their count, the content id and the version they belong to agree.
     this.#database.transaction(() => {
       const dataVersion = this.#dataVersion.get() as number;
-      const [count, maxEntityId] = this.#database
-        .prepare('SELECT COUNT(*), COALESCE(MAX(entity_id), 0) FROM entities')
-        .raw()
-        .get() as [number, number];
-      const rows = this.#database
-        .prepare(
-          'SELECT entity_id, ce_id, document_at, document_length, shared_ids IS NOT NULL FROM entities',
-        )
-        .raw()
-        .iterate() as Iterable<EntityLocationRow>;
-      this.#locations = { index: new EntityLocations(rows, count, maxEntityId), dataVersion };
+      const contentId = this.contentId;
+      let locations: Locations;
+      try {
+        locations = Locations.loadFrom(new SnapshotReader(this.locationsPath, locationsSnapshot(contentId)));
+      } catch (error) {
+        if (!(error instanceof SnapshotFileError)) throw error;
+        locations = this.#readLocations();
+        read = { locations, contentId };
+      }
+      this.#locations = { index: locations, dataVersion };
     })();
-    return (performance.now() - started) / 1000;
+    if (read === undefined) return { seconds: (performance.now() - started) / 1000, origin: 'file' };
+    let saveProblem: string | undefined;
+    try {
+      const snapshot = new SnapshotWriter();
+      read.locations.saveTo(snapshot);
+      snapshot.writeFile(this.locationsPath, locationsSnapshot(read.contentId));
+    } catch (error) {
+      // Only a cache: lookups work the same without it, and the next start reads SQLite again.
+      saveProblem = (error as Error).message;
+    }
+    return { seconds: (performance.now() - started) / 1000, origin: 'catalog', saveProblem };
   }
 
-  /** Lookups by ce_id find documents through locations held in memory (see {@link cacheLocations}). */
+  /** Where {@link cacheLocations} saves the locations it read from SQLite. */
+  get locationsPath(): string {
+    return `${this.path}.locations`;
+  }
+
+  /** Every entity's and own certificate's location, from SQLite, inside the caller's read transaction. */
+  #readLocations(): Locations {
+    const [count, maxEntityId] = this.#database
+      .prepare('SELECT COUNT(*), COALESCE(MAX(entity_id), 0) FROM entities')
+      .raw()
+      .get() as [number, number];
+    const entities = this.#database
+      .prepare('SELECT entity_id, ce_id, document_at, document_length, shared_ids IS NOT NULL FROM entities')
+      .raw()
+      .iterate() as Iterable<EntityLocationRow>;
+    const certificates = this.#database
+      .prepare('SELECT cert_id, entity_id, start, length FROM own_certificates')
+      .raw()
+      .iterate() as Iterable<CertificatePlacementRow>;
+    return Locations.fromRows(entities, count, maxEntityId, certificates);
+  }
+
+  /** Lookups find documents through locations held in memory (see {@link cacheLocations}). */
   get holdsLocations(): boolean {
     return this.#currentLocations() !== undefined;
   }
 
   /** The locations held in memory, unless another connection has changed the catalog since they were read. */
-  #currentLocations(): EntityLocations | undefined {
+  #currentLocations(): Locations | undefined {
     return this.#locations === undefined ? undefined : this.#locationsAt(this.#dataVersion.get() as number);
   }
 
   /** The locations held in memory if they are of `dataVersion`; otherwise they are dropped. */
-  #locationsAt(dataVersion: number): EntityLocations | undefined {
+  #locationsAt(dataVersion: number): Locations | undefined {
     if (this.#locations?.dataVersion === dataVersion) return this.#locations.index;
     this.#locations = undefined;
     return undefined;
@@ -718,35 +759,21 @@ export class Catalog {
 
   /** One certificate as the UTF-8 JSON the API answers with, or undefined. */
   certificateDocument(certId: string): Buffer | undefined {
-    const placed = this.#ownCertificateLocation(certId);
-    const own = placed === undefined ? undefined : this.#documents.read(placed[0], placed[1]);
     // A placement whose entity was since updated without the certificate points at other bytes.
     // (Certificate ids are ASCII, so latin1 reads the prefix exactly.)
     const prefix = certificateJsonPrefix(certId);
-    if (own !== undefined && own.toString('latin1', 0, prefix.length) === prefix) return own;
-    return this.#sharedCertificateById.get(certId) as Buffer | undefined;
-  }
-
-  /**
-   * Where a certificate covering one entity is in the documents file, if it is within its entity's current
-   * document: a placement that outlived its certificate may point past the end.
-   */
-  #ownCertificateLocation(certId: string): [at: number, length: number] | undefined {
-    if (this.#locations !== undefined) {
-      const placement = this.#ownCertificatePlacement.get(certId) as
-        | [entityId: number, start: number, length: number, dataVersion: number]
-        | undefined;
-      if (placement === undefined) return undefined;
-      const [entityId, start, length, dataVersion] = placement;
-      const locations = this.#locationsAt(dataVersion);
-      if (locations !== undefined) {
-        return start + length > locations.documentLength(entityId)
-          ? undefined
-          : [locations.documentAt(entityId) + start, length];
-      }
-      // Another connection has changed the catalog since the locations were read: SQLite answers.
+    const ownAt = (at: number, length: number): Buffer | undefined => {
+      const own = this.#documents.read(at, length);
+      return own.toString('latin1', 0, prefix.length) === prefix ? own : undefined;
+    };
+    const locations = this.#currentLocations();
+    let own: Buffer | undefined;
+    if (locations !== undefined) own = locations.findCertificate(certId, ownAt);
+    else {
+      const placed = this.#ownCertificateById.get(certId) as [at: number, length: number] | undefined;
+      if (placed !== undefined) own = ownAt(placed[0], placed[1]);
     }
-    return this.#ownCertificateById.get(certId) as [number, number] | undefined;
+    return own ?? (this.#sharedCertificateById.get(certId) as Buffer | undefined);
   }
 
   /** One certificate as JSON text, or undefined. */

@@ -26,7 +26,7 @@ export { certificateIdPattern, certifiedEntityIdPattern } from './entity-record.
 export type { IdentifierType } from './identifiers.js';
 export { identifierTypes, normalizeIdentifier } from './identifiers.js';
 export { parseEntityLine } from './index-chunk.js';
-export { IndexSnapshotError } from './index-snapshot.js';
+export { SnapshotFileError } from './index-snapshot.js';
 export { readLineBatches, readWholeLineChunks } from './line-batches.js';
 export type { MatchBand, MatchType } from './match-rate.js';
 export {

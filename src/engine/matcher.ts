@@ -26,7 +26,7 @@ import {
   prepareIndexChunk,
   WordDictionary,
 } from './index-chunk.js';
-import { IndexSnapshotError, SnapshotReader, SnapshotWriter } from './index-snapshot.js';
+import { indexSnapshot, SnapshotFileError, SnapshotReader, SnapshotWriter } from './index-snapshot.js';
 import { readWholeLineChunks } from './line-batches.js';
 import { exactMatchScoreMin, type MatchType, matchTypeOf } from './match-rate.js';
 import { NameStore, NameStoreBuilder } from './name-store.js';
@@ -373,12 +373,12 @@ async function* mapChunks<T, U>(
 /**
  * Loads a matcher from an index snapshot written by {@link Matcher.saveSnapshot}.
  *
- * @throws {IndexSnapshotError} when there is no usable snapshot (missing, damaged, written by other engine
+ * @throws {SnapshotFileError} when there is no usable snapshot (missing, damaged, written by other engine
  * code, or tagged for other entities): build the index from the entities instead.
  */
 export function loadMatcherSnapshot(path: string, tag: string, options: MatcherOptions = {}): Matcher {
   const resolved = resolveOptions(options);
-  const snapshot = new SnapshotReader(path, tag);
+  const snapshot = new SnapshotReader(path, indexSnapshot(tag));
   let index: IndexParts;
   try {
     index = {
@@ -392,9 +392,9 @@ export function loadMatcherSnapshot(path: string, tag: string, options: MatcherO
       entityNames: PackedStrings.loadFrom(snapshot, 'entityNames'),
     };
   } catch (error) {
-    if (error instanceof IndexSnapshotError) throw error;
+    if (error instanceof SnapshotFileError) throw error;
     // The digest matched, so this is a snapshot this code cannot decode: rebuilding is always safe.
-    throw new IndexSnapshotError('damaged', `${path} could not be decoded: ${(error as Error).message}`);
+    throw new SnapshotFileError('damaged', `${path} could not be decoded: ${(error as Error).message}`);
   }
   return new Matcher(index, resolved);
 }
@@ -445,7 +445,7 @@ export class Matcher {
     this.#parts.identifiers.saveTo(snapshot, 'identifiers');
     this.#parts.entityIds.saveTo(snapshot, 'entityIds');
     this.#parts.entityNames.saveTo(snapshot, 'entityNames');
-    snapshot.writeFile(path, tag);
+    snapshot.writeFile(path, indexSnapshot(tag));
   }
 
   /** Entities in the index. */

@@ -61,8 +61,13 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       origin === 'snapshot' ? 'matching index loaded from its snapshot' : 'matching index built',
     );
     // Before the service is ready, so that its first answers read their documents the fast way too.
-    const locationSeconds = config.catalog.cacheLocations();
-    app.log.info({ seconds: Number(locationSeconds.toFixed(2)) }, 'catalog document locations in memory');
+    const locations = config.catalog.cacheLocations();
+    app.log.info(
+      { origin: locations.origin, seconds: Number(locations.seconds.toFixed(2)) },
+      'catalog document locations in memory',
+    );
+    if (locations.saveProblem !== undefined)
+      app.log.warn({ saveProblem: locations.saveProblem }, 'catalog locations file not saved');
     if (saveProblem !== undefined) app.log.warn({ saveProblem }, 'index snapshot not saved');
     return opened;
   });

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -17,6 +17,7 @@ import { createMatcher } from '../../src/engine/index.js';
 
 const directory = mkdtempSync(join(tmpdir(), 'certmatch-catalog-'));
 const entities = [...registryEntities({ count: 300, seed: 'catalog' })];
+type Entity = (typeof entities)[number];
 const file = (name: string, lines: string[]) => {
   const path = join(directory, name);
   writeFileSync(path, `${lines.join('\n')}\n`);
@@ -408,7 +409,7 @@ describe('the certificate catalog', () => {
     const third = await openCatalogMatcher(catalog, { threads: 0 });
     expect(third).toMatchObject({
       origin: 'built',
-      snapshotProblem: expect.stringContaining('other entities'),
+      snapshotProblem: expect.stringContaining('made from other data'),
     });
     expect(await third.matcher.matchCompany(query)).toEqual([]);
     expect(
@@ -458,6 +459,70 @@ describe('the certificate catalog', () => {
     catalog.close();
   });
 
+  it('saves the locations it reads from SQLite, loads them on the next start, and reads SQLite again once the catalog changed', async () => {
+    const catalog = await catalogOfAll('locations-file');
+    const [first, second] = entities as [Entity, Entity];
+    const certId = first.certificates?.[0]?.cert_id as string;
+    expect(catalog.cacheLocations()).toMatchObject({ origin: 'catalog', saveProblem: undefined });
+    expect(statSync(catalog.locationsPath).size).toBeGreaterThan(0);
+    const answers = (reader: Catalog) => [
+      reader.entityJson(first.ce_id),
+      reader.certificateJson(certId),
+      reader.entityJson('ce_000000000000000000000000'),
+    ];
+    const expected = answers(catalog);
+
+    const restarted = new Catalog(catalog.path);
+    expect(restarted.cacheLocations().origin).toBe('file');
+    expect(restarted.holdsLocations).toBe(true);
+    expect(answers(restarted)).toEqual(expected);
+    restarted.close();
+
+    // Another connection's import changes the content id: the file no longer describes the catalog.
+    const writer = new Catalog(catalog.path);
+    const renamed = {
+      ...second,
+      certified_entity_name: 'Renamed Ltd',
+      updated_at: (second.updated_at ?? 0) + 1,
+    };
+    await writer.importFile(file('locations-file-2.ndjson', [JSON.stringify(renamed)]));
+    writer.close();
+    expect(catalog.cacheLocations().origin).toBe('catalog');
+    expect(catalog.entity(second.ce_id)?.certified_entity_name).toBe('Renamed Ltd');
+    expect(catalog.cacheLocations().origin).toBe('file');
+    // The catalog's own imports keep the locations it holds current, and save them.
+    const renamedAgain = {
+      ...renamed,
+      certified_entity_name: 'Renamed Again Ltd',
+      updated_at: renamed.updated_at + 1,
+    };
+    await catalog.importFile(file('locations-file-3.ndjson', [JSON.stringify(renamedAgain)]));
+    const afterImport = new Catalog(catalog.path);
+    expect(afterImport.cacheLocations().origin).toBe('file');
+    expect(afterImport.entity(second.ce_id)?.certified_entity_name).toBe('Renamed Again Ltd');
+    afterImport.close();
+
+    // A damaged file is read past, and written again.
+    const bytes = readFileSync(catalog.locationsPath);
+    bytes[bytes.length - 1] = (bytes[bytes.length - 1] as number) ^ 0xff;
+    writeFileSync(catalog.locationsPath, bytes);
+    expect(catalog.cacheLocations().origin).toBe('catalog');
+    expect(catalog.cacheLocations().origin).toBe('file');
+    expect(answers(catalog)).toEqual(expected);
+    catalog.close();
+  });
+
+  it('answers from locations it read from SQLite even when it cannot save them', async () => {
+    const catalog = await catalogOfAll('locations-unsaved');
+    mkdirSync(catalog.locationsPath);
+    const cached = catalog.cacheLocations();
+    expect(cached.origin).toBe('catalog');
+    expect(cached.saveProblem).toMatch(/EISDIR|directory/);
+    expect(catalog.holdsLocations).toBe(true);
+    expect(catalog.entity((entities[0] as Entity).ce_id)?.ce_id).toBe((entities[0] as Entity).ce_id);
+    catalog.close();
+  });
+
   it('answers with what another connection imported since it took its document locations in memory', async () => {
     const path = join(directory, 'locations-other.db');
     const first = entities.find((entity) =>
@@ -496,6 +561,56 @@ describe('the certificate catalog', () => {
     expect(reader.entity(first.ce_id)?.certified_entity_name).toBe('Renamed Again Ltd');
     reader.close();
     writer.close();
+  });
+
+  it('answers certificate lookups from memory as SQLite does after its own import drops and moves certificates', async () => {
+    const catalog = await catalogOfAll('locations-moves');
+    catalog.cacheLocations();
+    const owners = entities.filter((entity) =>
+      entity.certificates?.some((c) => c.certified_entities.length === 1),
+    );
+    const [dropping, giving, taking] = owners as [Entity, Entity, Entity];
+    const ownOf = (entity: Entity) =>
+      entity.certificates?.filter((c) => c.certified_entities.length === 1) ?? [];
+    const moved = ownOf(giving)[0] as NonNullable<Entity['certificates']>[number];
+    const later = (entity: Entity) => (entity.updated_at ?? 0) + 1;
+    const lines = [
+      { ...dropping, certificates: [], updated_at: later(dropping) },
+      {
+        ...giving,
+        certificates: giving.certificates?.filter((c) => c !== moved),
+        updated_at: later(giving),
+      },
+      {
+        ...taking,
+        certificates: [
+          ...(taking.certificates ?? []),
+          {
+            ...moved,
+            certified_entities: [
+              {
+                ce_id: taking.ce_id,
+                certified_entity_name: taking.certified_entity_name,
+                country: taking.country,
+              },
+            ],
+          },
+        ],
+        updated_at: later(taking),
+      },
+    ].map((entity) => JSON.stringify(entity));
+    await catalog.importFile(file('locations-moves.ndjson', lines));
+    expect(catalog.holdsLocations).toBe(true);
+
+    const certIds = [dropping, giving, taking].flatMap((entity) => ownOf(entity).map((c) => c.cert_id));
+    const fromMemory = certIds.map((id) => catalog.certificate(id)?.certified_entities[0]?.ce_id);
+    const sqlite = new Catalog(catalog.path);
+    expect(sqlite.holdsLocations).toBe(false);
+    expect(fromMemory).toEqual(certIds.map((id) => sqlite.certificate(id)?.certified_entities[0]?.ce_id));
+    expect(catalog.certificate(ownOf(dropping)[0]?.cert_id as string)).toBeUndefined();
+    expect(catalog.certificate(moved.cert_id)?.certified_entities[0]?.ce_id).toBe(taking.ce_id);
+    sqlite.close();
+    catalog.close();
   });
 
   it('finds an entity whose line escapes characters of its ce_id, by the plain ce_id', async () => {

@@ -9,11 +9,11 @@ import { buildSlotBytes, putInSlot } from '../../src/engine/chunk-slots.js';
 import {
   type CertifiedEntityRecord,
   createMatcher,
-  IndexSnapshotError,
   type InvalidEntity,
   loadMatcherSnapshot,
   type Matcher,
   MatcherBuilder,
+  SnapshotFileError,
 } from '../../src/engine/index.js';
 import { indexedFieldsOf, prepareIndexChunk, WordDictionary } from '../../src/engine/index-chunk.js';
 
@@ -202,7 +202,7 @@ describe('index snapshots', () => {
     await Promise.all([built.close(), loaded.close()]);
   });
 
-  describe('are refused with IndexSnapshotError, so the caller builds instead', () => {
+  describe('are refused with SnapshotFileError, so the caller builds instead', () => {
     const small = entities.slice(0, 50);
     const saved = async (name: string, tag = 'tag') => {
       const matcher = await createMatcher({ entities: small }, { threads: 0 });
@@ -215,8 +215,8 @@ describe('index snapshots', () => {
       try {
         loadMatcherSnapshot(path, tag, { threads: 0 });
       } catch (error) {
-        expect(error).toBeInstanceOf(IndexSnapshotError);
-        return (error as IndexSnapshotError).reason;
+        expect(error).toBeInstanceOf(SnapshotFileError);
+        return (error as SnapshotFileError).reason;
       }
       throw new Error('the snapshot was accepted');
     };
@@ -235,7 +235,7 @@ describe('index snapshots', () => {
       const at = bytes.indexOf('"fingerprint":"') + '"fingerprint":"'.length;
       bytes[at] = bytes[at] === 0x30 ? 0x31 : 0x30; // one hex digit of the fingerprint changed
       writeFileSync(path, bytes);
-      expect(refusal(path)).toBe('other_engine');
+      expect(refusal(path)).toBe('other_code');
     });
 
     it('when it is truncated', async () => {
