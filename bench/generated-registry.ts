@@ -29,7 +29,7 @@ export function generatedRegistry(entities: number, queries = 20_000): Generated
   if (existsSync(registry.catalogFile)) {
     if (catalogIsCurrent(registry.catalogFile)) return registry;
     // Written by an older certmatch: import again (the entity file is kept).
-    for (const suffix of ['', '-wal', '-shm', '.index', '.documents'])
+    for (const suffix of ['', '-wal', '-shm', '.index', '.documents', '.locations'])
       rmSync(`${registry.catalogFile}${suffix}`, { force: true });
   }
   const run = (args: string[]) => execFileSync(process.execPath, [builtCli, ...args], { stdio: 'inherit' });
