@@ -34,6 +34,7 @@ import {
   Locations,
   locationsSnapshot,
 } from './locations.js';
+import { inInsertionOrder, type Placement } from './placement-order.js';
 
 export { type CatalogMatcher, indexSnapshotPath, openCatalogMatcher } from './catalog-matcher.js';
 export { DocumentFileError } from './document-file.js';
@@ -597,13 +598,12 @@ export class Catalog {
   }
 
   /**
-   * Writes where a transaction's own certificates sit, in cert_id order: certificate ids arrive at random, and
-   * inserting them in order lands consecutive ones on the same B-tree pages. The sort is stable on file order,
-   * so a certificate moved between entities within a transaction is placed by the later line.
+   * Writes where a transaction's own certificates sit, in cert_id order (see {@link inInsertionOrder}):
+   * certificate ids arrive at random, and inserting them in order lands consecutive ones on the same B-tree
+   * pages.
    */
   #placeOwnCertificates(placements: Placement[], summary: ImportSummary): void {
-    placements.sort((a, b) => compareKeys(a.certId, b.certId));
-    for (const { certId, entityId, start, length } of placements) {
+    for (const { certId, entityId, start, length } of inInsertionOrder(placements)) {
       if (this.#insertOwnCertificate.run(certId, entityId, start, length).changes === 0)
         this.#moveOwnCertificate.run(entityId, start, length, certId);
     }
@@ -861,15 +861,6 @@ interface ImportTransaction {
 export const documentsPath = (catalogPath: string) => `${catalogPath}.documents`;
 
 /** Where a certificate covering one entity sits in that entity's document. */
-interface Placement {
-  certId: string;
-  entityId: number;
-  start: number;
-  length: number;
-}
-
-/** Code-unit order; ids are ASCII, so it is also the order of SQLite's BINARY collation. */
-const compareKeys = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** A view of `length` bytes of a chunk's buffer from `start`, without copying. */
 const slice = (bytes: Uint8Array, start: number, length: number) =>
