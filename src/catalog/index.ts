@@ -180,16 +180,16 @@ export interface ImportSummary {
   fileUnchanged: boolean;
 }
 
-/** A certified entity as the API returns it: the stored record with all its certificates. */
 /** How {@link Catalog.cacheLocations} went. */
 export interface CachedLocations {
   seconds: number;
-  /** `file` when loaded from the locations file, `catalog` when read from SQLite. */
+  /** `file` when loaded from the locations file, `catalog` when read from SQLite (and saved, unless in memory). */
   origin: 'file' | 'catalog';
   /** Why the locations read from SQLite could not be saved for the next start, when they could not. */
   saveProblem?: string;
 }
 
+/** A certified entity as the API returns it: the stored record with all its certificates. */
 export type CatalogEntity = CertifiedEntityRecord & { certificates: CertificateRecord[] };
 
 export class Catalog {
@@ -655,11 +655,16 @@ export class Catalog {
     this.#database.transaction(() => {
       const dataVersion = this.#dataVersion.get() as number;
       const contentId = this.contentId;
-      let locations: Locations;
+      let locations: Locations | undefined;
       try {
-        locations = Locations.loadFrom(new SnapshotReader(this.locationsPath, locationsSnapshot(contentId)));
+        if (this.locationsPath !== undefined)
+          locations = Locations.loadFrom(
+            new SnapshotReader(this.locationsPath, locationsSnapshot(contentId)),
+          );
       } catch (error) {
         if (!(error instanceof SnapshotFileError)) throw error;
+      }
+      if (locations === undefined) {
         locations = this.#readLocations();
         read = { locations, contentId };
       }
@@ -667,20 +672,21 @@ export class Catalog {
     })();
     if (read === undefined) return { seconds: (performance.now() - started) / 1000, origin: 'file' };
     let saveProblem: string | undefined;
-    try {
-      const snapshot = new SnapshotWriter();
-      read.locations.saveTo(snapshot);
-      snapshot.writeFile(this.locationsPath, locationsSnapshot(read.contentId));
-    } catch (error) {
-      // Only a cache: lookups work the same without it, and the next start reads SQLite again.
-      saveProblem = (error as Error).message;
-    }
+    if (this.locationsPath !== undefined)
+      try {
+        const snapshot = new SnapshotWriter();
+        read.locations.saveTo(snapshot);
+        snapshot.writeFile(this.locationsPath, locationsSnapshot(read.contentId));
+      } catch (error) {
+        // Only a cache: lookups work the same without it, and the next start reads SQLite again.
+        saveProblem = (error as Error).message;
+      }
     return { seconds: (performance.now() - started) / 1000, origin: 'catalog', saveProblem };
   }
 
-  /** Where {@link cacheLocations} saves the locations it read from SQLite. */
-  get locationsPath(): string {
-    return `${this.path}.locations`;
+  /** Where {@link cacheLocations} saves the locations it read from SQLite: beside it, or nowhere in memory. */
+  get locationsPath(): string | undefined {
+    return this.#database.memory ? undefined : `${this.path}.locations`;
   }
 
   /** Every entity's and own certificate's location, from SQLite, inside the caller's read transaction. */
@@ -859,8 +865,6 @@ interface ImportTransaction {
 
 /** Where a catalog's documents file lives: beside it. */
 export const documentsPath = (catalogPath: string) => `${catalogPath}.documents`;
-
-/** Where a certificate covering one entity sits in that entity's document. */
 
 /** A view of `length` bytes of a chunk's buffer from `start`, without copying. */
 const slice = (bytes: Uint8Array, start: number, length: number) =>

@@ -419,9 +419,14 @@ describe('the certificate catalog', () => {
     catalog.close();
   });
 
-  it('keeps no snapshot for an in-memory catalog', () => {
+  it('keeps no snapshot or locations file for an in-memory catalog, and still holds its locations', async () => {
     const catalog = new Catalog(':memory:');
+    await catalog.importFile(file('memory.ndjson', [JSON.stringify(entities[0])]));
     expect(indexSnapshotPath(catalog)).toBeUndefined();
+    expect(catalog.locationsPath).toBeUndefined();
+    expect(catalog.cacheLocations()).toMatchObject({ origin: 'catalog', saveProblem: undefined });
+    expect(catalog.holdsLocations).toBe(true);
+    expect(catalog.entity((entities[0] as Entity).ce_id)?.ce_id).toBe((entities[0] as Entity).ce_id);
     catalog.close();
   });
 
@@ -464,7 +469,7 @@ describe('the certificate catalog', () => {
     const [first, second] = entities as [Entity, Entity];
     const certId = first.certificates?.[0]?.cert_id as string;
     expect(catalog.cacheLocations()).toMatchObject({ origin: 'catalog', saveProblem: undefined });
-    expect(statSync(catalog.locationsPath).size).toBeGreaterThan(0);
+    expect(statSync(`${catalog.path}.locations`).size).toBeGreaterThan(0);
     const answers = (reader: Catalog) => [
       reader.entityJson(first.ce_id),
       reader.certificateJson(certId),
@@ -503,9 +508,9 @@ describe('the certificate catalog', () => {
     afterImport.close();
 
     // A damaged file is read past, and written again.
-    const bytes = readFileSync(catalog.locationsPath);
+    const bytes = readFileSync(`${catalog.path}.locations`);
     bytes[bytes.length - 1] = (bytes[bytes.length - 1] as number) ^ 0xff;
-    writeFileSync(catalog.locationsPath, bytes);
+    writeFileSync(`${catalog.path}.locations`, bytes);
     expect(catalog.cacheLocations().origin).toBe('catalog');
     expect(catalog.cacheLocations().origin).toBe('file');
     expect(answers(catalog)).toEqual(expected);
@@ -514,7 +519,7 @@ describe('the certificate catalog', () => {
 
   it('answers from locations it read from SQLite even when it cannot save them', async () => {
     const catalog = await catalogOfAll('locations-unsaved');
-    mkdirSync(catalog.locationsPath);
+    mkdirSync(`${catalog.path}.locations`);
     const cached = catalog.cacheLocations();
     expect(cached.origin).toBe('catalog');
     expect(cached.saveProblem).toMatch(/EISDIR|directory/);
