@@ -172,7 +172,8 @@ export class Locations {
       placements[number * 3 + 2] = placedLength;
       certificateSlots.add(certId, number);
     }
-    placements = placements.subarray(0, placementCount * 3 + 3);
+    // A copy of the part in use: a view would keep the doubled buffer alive.
+    placements = placements.slice(0, placementCount * 3 + 3);
     return new Locations({ entitySlots, at, length, shared, certificateSlots, placements });
   }
 
