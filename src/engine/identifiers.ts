@@ -18,7 +18,7 @@ export const identifierLengthMin = 4;
 /** The longest identifier any registry issues is well under this (Indian CIN: 21). */
 export const identifierLengthMax = 40;
 
-const taxMarkers = /(MWST|TVA|IVA|MVA)$/;
+const taxMarkers = ['MWST', 'TVA', 'IVA', 'MVA'];
 
 /**
  * Normalizes an identifier value for a country; returns `undefined` when it is too short or too long to be
@@ -28,21 +28,43 @@ const taxMarkers = /(MWST|TVA|IVA|MVA)$/;
  */
 export function normalizeIdentifier(value: string, country: CountryIndex): string | undefined {
   if (value.length > identifierLengthMax * 3) return undefined;
-  let compact = value.toUpperCase().replace(/[^A-Z0-9]/g, '');
+  // Most values are already upper-case letters and digits; only the others are case-folded and stripped
+  // (every index build normalizes millions of them).
+  let compact = isCompact(value) ? value : value.toUpperCase().replace(/[^A-Z0-9]/g, '');
   const entry = countryEntry(country);
   if (entry) {
-    const prefixes = entry.alpha2 === 'GR' ? ['EL', 'GR', 'GRC'] : [entry.alpha3, entry.alpha2];
+    const prefixes = entry.alpha2 === 'GR' ? greekPrefixes : [entry.alpha3, entry.alpha2];
     for (const prefix of prefixes) {
       // Only a prefix followed by a digit is a country prefix: "ATU1234" keeps its U, "DELTA9" stays whole.
-      if (compact.startsWith(prefix) && /^[0-9U]/.test(compact.slice(prefix.length))) {
+      if (compact.startsWith(prefix) && isDigitOrU(compact.charCodeAt(prefix.length))) {
         compact = compact.slice(prefix.length);
         break;
       }
     }
   }
-  compact = compact.replace(taxMarkers, '');
+  for (const marker of taxMarkers) {
+    if (compact.endsWith(marker)) {
+      compact = compact.slice(0, compact.length - marker.length);
+      break;
+    }
+  }
   if (compact.length < identifierLengthMin || compact.length > identifierLengthMax) return undefined;
   return compact;
+}
+
+const greekPrefixes = ['EL', 'GR', 'GRC'];
+
+/** Whether a value has nothing but upper-case ASCII letters and digits. */
+function isCompact(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const unit = value.charCodeAt(i);
+    if (!((unit >= 0x41 && unit <= 0x5a) || (unit >= 0x30 && unit <= 0x39))) return false;
+  }
+  return true;
+}
+
+function isDigitOrU(unit: number): boolean {
+  return (unit >= 0x30 && unit <= 0x39) || unit === 0x55;
 }
 
 export function identifierKey(type: IdentifierType, country: CountryIndex, normalizedValue: string): string {

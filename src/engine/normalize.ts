@@ -88,9 +88,17 @@ function insertVariant(
 export function foldDigraphs(token: string): string {
   // The replacement runs only on a word that has a digraph: most words have an e but no ae, oe or ue, and
   // the replacement was a tenth of normalizing a name.
-  return token.length > 2 && (token.includes('ae') || token.includes('oe') || token.includes('ue'))
-    ? token.replace(/([aou])e/g, '$1')
-    : token;
+  return token.length > 2 && hasDigraph(token) ? token.replace(/([aou])e/g, '$1') : token;
+}
+
+/** Whether a word has ae, oe or ue: one pass rather than three searches. */
+function hasDigraph(token: string): boolean {
+  for (let i = 1; i < token.length; i++) {
+    if (token.charCodeAt(i) !== 0x65) continue; // e
+    const before = token.charCodeAt(i - 1);
+    if (before === 0x61 || before === 0x6f || before === 0x75) return true; // a, o, u
+  }
+  return false;
 }
 
 function compileTables(): CompiledTables {

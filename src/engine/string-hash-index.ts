@@ -34,9 +34,8 @@ export function hashKey(text: string): number {
 
 /**
  * Writes keys into packed UTF-8 bytes together with their hashes: the same bytes as `Buffer.from(key)` and
- * the same hash as {@link hashKey}, from one native write and, for ASCII, one pass over the written bytes
- * (`charCodeAt` over strings of mixed representations was several times slower). Build workers make
- * several keys per name this way; a key may also be written a part at a time.
+ * the same hash as {@link hashKey}, in one pass over the key. Build workers make several keys per name this
+ * way, a part at a time, so that a key is never made as a string first.
  */
 export class PackedKeyWriter {
   #bytes = Buffer.allocUnsafe(1 << 14);
@@ -45,26 +44,64 @@ export class PackedKeyWriter {
   readonly #hashes: number[] = [];
   #hash = fnvOffset;
 
-  /** Appends part of the current key. */
-  text(part: string): this {
-    // Three bytes per UTF-16 unit covers any UTF-8 encoding of it.
-    if (this.#length + part.length * 3 > this.#bytes.length) {
-      const grown = Buffer.allocUnsafe(Math.max(this.#bytes.length * 2, this.#length + part.length * 3));
+  /** Room for `units` more UTF-16 units: three bytes each covers any UTF-8 encoding of them. */
+  #reserve(units: number): Buffer {
+    if (this.#length + units * 3 > this.#bytes.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.#bytes.length * 2, this.#length + units * 3));
       this.#bytes.copy(grown, 0, 0, this.#length);
       this.#bytes = grown;
     }
-    const start = this.#length;
-    const written = this.#bytes.write(part, start, 'utf8');
-    this.#length += written;
+    return this.#bytes;
+  }
+
+  /** Appends part of the current key. */
+  text(part: string): this {
+    const bytes = this.#reserve(part.length);
+    let at = this.#length;
     let hash = this.#hash;
-    if (written === part.length) {
-      // ASCII (any other character takes more bytes than UTF-16 units): the bytes are the units. Reading a
-      // typed array is several times faster than `charCodeAt` on strings of mixed representations.
-      const bytes = this.#bytes;
-      for (let i = start; i < start + written; i++) hash = Math.imul(hash ^ (bytes[i] as number), fnvPrime);
-    } else {
-      for (let i = 0; i < part.length; i++) hash = Math.imul(hash ^ part.charCodeAt(i), fnvPrime);
+    // ASCII is copied unit by unit: keys are short, and a native write per key cost more than the copy
+    // (profiled: a sixth of a build worker's time).
+    let i = 0;
+    for (; i < part.length; i++) {
+      const unit = part.charCodeAt(i);
+      if (unit > 0x7f) break;
+      bytes[at++] = unit;
+      hash = Math.imul(hash ^ unit, fnvPrime);
     }
+    if (i < part.length) {
+      // The rest has other characters: the encoder writes them, and the hash goes on over UTF-16 units.
+      at += bytes.write(i === 0 ? part : part.slice(i), at, 'utf8');
+      for (; i < part.length; i++) hash = Math.imul(hash ^ part.charCodeAt(i), fnvPrime);
+    }
+    this.#length = at;
+    this.#hash = hash;
+    return this;
+  }
+
+  /**
+   * Appends words of lower-case ASCII (normalized tokens), each followed by `separator` (a character code)
+   * but the last; -1 for none. The same as `text(words.join(separator))`, without making the joined string.
+   */
+  words(words: readonly string[], separator: number): this {
+    let units = words.length;
+    for (const word of words) units += word.length;
+    const bytes = this.#reserve(units);
+    let at = this.#length;
+    let hash = this.#hash;
+    for (let w = 0; w < words.length; w++) {
+      const word = words[w] as string;
+      if (w > 0 && separator >= 0) {
+        bytes[at++] = separator;
+        hash = Math.imul(hash ^ separator, fnvPrime);
+      }
+      for (let i = 0; i < word.length; i++) {
+        const unit = word.charCodeAt(i);
+        assert.ok(unit <= 0x7f, 'words are ASCII');
+        bytes[at++] = unit;
+        hash = Math.imul(hash ^ unit, fnvPrime);
+      }
+    }
+    this.#length = at;
     this.#hash = hash;
     return this;
   }
