@@ -87,6 +87,11 @@ describe('certmatch on the command line', () => {
       expect(imported.stderr).toContain(`${withBadLine}:1: skipped: not valid JSON`);
       expect(imported.stderr).toContain('Imported 400 entities');
       expect(imported.stderr).not.toContain('reclaims');
+      // The batch job saves the document locations, so that the service's first start does not read them.
+      expect(imported.stderr).toContain(
+        `Saved the document locations for the service to ${catalog}.locations`,
+      );
+      expect(existsSync(`${catalog}.locations`)).toBe(true);
       // Every entity newer: replaced documents are half the documents file, and it says so.
       const newer = join(directory, `import-newer-${how}.ndjson`);
       writeFileSync(

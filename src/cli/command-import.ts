@@ -17,6 +17,9 @@ completes it. Re-importing upserts by updated_at: a line older than what is stor
 file byte for byte the same as the last one imported whole is skipped without parsing it. A
 certificate covering several entities is stored once. A bad line is reported with its number and skipped;
 the rest is imported. Exit code 0 even when lines were skipped (they are listed); 1 when the file is missing.
+
+Then it saves where every document is beside the catalog (DB.locations), so that \`certmatch serve\` starts
+without reading them from SQLite (about 9 s at 1M entities).
 `;
 
 export function parseImportArgs(argv: string[]): { data: string; catalog: string } {
@@ -47,6 +50,7 @@ export async function runImport(command: { data: string; catalog: string }): Pro
       process.stderr.write(
         `${command.data} is unchanged since it was last imported into ${command.catalog}\n`,
       );
+      saveLocations(catalog);
       return;
     }
     process.stderr.write(
@@ -55,6 +59,7 @@ export async function runImport(command: { data: string; catalog: string }): Pro
         `(${Math.round(summary.lines / Math.max(summary.seconds, 1e-9))} lines/s) into ${command.catalog}\n`,
     );
     if (reported > 20) process.stderr.write(`(${reported - 20} more skipped lines not shown)\n`);
+    saveLocations(catalog);
     const documents = catalog.documentBytes;
     // Replaced documents take as much room as current ones, or more.
     if (documents.file > 0 && documents.current * 2 <= documents.file) {
@@ -68,5 +73,25 @@ export async function runImport(command: { data: string; catalog: string }): Pro
   } finally {
     progress.stop();
     catalog.close();
+  }
+}
+
+/**
+ * Saves the catalog's document locations for the service's next start, unless the saved ones are current.
+ * Done here, by the batch job, so that a service restarted after an import does not spend its start on it.
+ */
+function saveLocations(catalog: Catalog): void {
+  const path = catalog.locationsPath;
+  if (path === undefined) return;
+  const cached = catalog.cacheLocations();
+  if (cached.saveProblem !== undefined) {
+    process.stderr.write(
+      `Could not save the document locations to ${path} (${cached.saveProblem}); ` +
+        'the service will read them from the catalog when it starts.\n',
+    );
+  } else if (cached.origin === 'catalog') {
+    process.stderr.write(
+      `Saved the document locations for the service to ${path} in ${cached.seconds.toFixed(1)} s\n`,
+    );
   }
 }
