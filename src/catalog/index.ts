@@ -86,6 +86,9 @@ const catalogFormat = 5;
 /** Larger pages than SQLite's 4 KiB: they halve the B-tree depth of the random-key indexes. */
 const catalogPageBytes = 16_384;
 
+/** Certificate placements written by one INSERT (four parameters each). */
+const placementsPerInsert = 64;
+
 const schema = `
 -- Each entity, and where its answer document is in the documents file (UTF-8 JSON, certificates last,
 -- holding those that cover it alone).
@@ -207,6 +210,8 @@ export class Catalog {
   readonly #insertEntity: Database.Statement;
   readonly #updateEntityIfNewer: Database.Statement;
   readonly #insertOwnCertificate: Database.Statement;
+  /** {@link placementsPerInsert} rows at once. */
+  readonly #insertOwnCertificates: Database.Statement;
   readonly #moveOwnCertificate: Database.Statement;
   readonly #insertSharedCertificate: Database.Statement;
   readonly #updateSharedCertificateIfNewer: Database.Statement;
@@ -292,6 +297,13 @@ export class Catalog {
       .pluck();
     this.#insertOwnCertificate = this.#database.prepare(
       'INSERT OR IGNORE INTO own_certificates (cert_id, entity_id, start, length) VALUES (?, ?, ?, ?)',
+    );
+    this.#insertOwnCertificates = this.#database.prepare(
+      `INSERT OR IGNORE INTO own_certificates (cert_id, entity_id, start, length) VALUES ${Array(
+        placementsPerInsert,
+      )
+        .fill('(?, ?, ?, ?)')
+        .join(', ')}`,
     );
     this.#moveOwnCertificate = this.#database.prepare(
       'UPDATE own_certificates SET entity_id = ?, start = ?, length = ? WHERE cert_id = ?',
@@ -627,7 +639,29 @@ export class Catalog {
    * pages.
    */
   #placeOwnCertificates(placements: Placement[], summary: ImportSummary): void {
-    for (const { certId, entityId, start, length } of inInsertionOrder(placements)) {
+    const ordered = inInsertionOrder(placements);
+    const values: (string | number)[] = new Array(placementsPerInsert * 4);
+    let at = 0;
+    // Many rows a statement: one row each spent a third of the time on the statement rather than the B-tree
+    // (measured: 1.5M placements in 300k-row transactions, 4.4-4.6 s of CPU one by one, 2.8-3.0 s 64 at once).
+    for (; at + placementsPerInsert <= ordered.length; at += placementsPerInsert) {
+      for (let k = 0; k < placementsPerInsert; k++) {
+        const { certId, entityId, start, length } = ordered[at + k] as Placement;
+        values[4 * k] = certId;
+        values[4 * k + 1] = entityId;
+        values[4 * k + 2] = start;
+        values[4 * k + 3] = length;
+      }
+      if (this.#insertOwnCertificates.run(values).changes === placementsPerInsert) continue;
+      // Some were placed already (a re-import, or one certificate twice in the transaction): each row is set
+      // again, in order, so the last placement of a certificate wins; a row just inserted is set as it is.
+      for (let k = at; k < at + placementsPerInsert; k++) {
+        const { certId, entityId, start, length } = ordered[k] as Placement;
+        this.#moveOwnCertificate.run(entityId, start, length, certId);
+      }
+    }
+    for (; at < ordered.length; at++) {
+      const { certId, entityId, start, length } = ordered[at] as Placement;
       if (this.#insertOwnCertificate.run(certId, entityId, start, length).changes === 0)
         this.#moveOwnCertificate.run(entityId, start, length, certId);
     }

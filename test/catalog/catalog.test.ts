@@ -618,6 +618,56 @@ describe('the certificate catalog', () => {
     catalog.close();
   });
 
+  it('places every certificate with its latest entity when an import moves many at once', async () => {
+    const catalog = await catalogOfAll('placements-rotate');
+    type Certificate = NonNullable<Entity['certificates']>[number];
+    const ownOf = (entity: Entity) =>
+      entity.certificates?.filter((c) => c.certified_entities.length === 1) ?? [];
+    const owners = entities.filter((entity) => ownOf(entity).length > 0);
+    const coveredBy = (certificate: Certificate, entity: Entity): Certificate => ({
+      ...certificate,
+      certified_entities: [
+        { ce_id: entity.ce_id, certified_entity_name: entity.certified_entity_name, country: entity.country },
+      ],
+    });
+    // Every owner takes the next owner's own certificates (hundreds of rows already placed), then the second
+    // owner, on a later line, takes the first owner's instead: those are placed twice in the file (the later
+    // line wins), and what the second owner took before is listed by no entity any more.
+    const takes = (entity: Entity, given: Entity, later: number) => ({
+      ...entity,
+      certificates: [
+        ...(entity.certificates?.filter((c) => c.certified_entities.length > 1) ?? []),
+        ...ownOf(given).map((c) => coveredBy(c, entity)),
+      ],
+      updated_at: (entity.updated_at ?? 0) + later,
+    });
+    const lines = owners.map((entity, i) => takes(entity, owners[(i + 1) % owners.length] as Entity, 1));
+    lines.push(takes(owners[1] as Entity, owners[0] as Entity, 2));
+    // Each entity ends as its last line; a certificate, with the last of those that lists it.
+    const expectedOwner = new Map<string, string | undefined>();
+    for (const line of lines) for (const c of ownOf(line)) expectedOwner.set(c.cert_id, undefined);
+    lines.forEach((line, i) => {
+      if (lines.findLastIndex((other) => other.ce_id === line.ce_id) !== i) return;
+      for (const certificate of ownOf(line)) expectedOwner.set(certificate.cert_id, line.ce_id);
+    });
+    expect(expectedOwner.size).toBeGreaterThan(200);
+    expect([...expectedOwner.values()].filter((owner) => owner === undefined).length).toBeGreaterThan(0);
+    await catalog.importFile(
+      file(
+        'placements-rotate.ndjson',
+        lines.map((line) => JSON.stringify(line)),
+      ),
+    );
+
+    const answers = (from: Catalog) =>
+      [...expectedOwner.keys()].map((certId) => from.certificate(certId)?.certified_entities[0]?.ce_id);
+    expect(answers(catalog)).toEqual([...expectedOwner.values()]);
+    const reopened = new Catalog(catalog.path);
+    expect(answers(reopened)).toEqual([...expectedOwner.values()]);
+    reopened.close();
+    catalog.close();
+  });
+
   it('finds an entity whose line escapes characters of its ce_id, by the plain ce_id', async () => {
     const catalog = new Catalog(join(directory, 'escaped.db'));
     const [first] = entities as [(typeof entities)[number]];
