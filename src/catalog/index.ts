@@ -924,7 +924,6 @@ interface ImportTransaction {
 /** Where a catalog's documents file lives: beside it. */
 export const documentsPath = (catalogPath: string) => `${catalogPath}.documents`;
 
-/** A view of `length` bytes of a chunk's buffer from `start`, without copying. */
 /** Shared certificates `start` to `end` (exclusive) of a chunk's, as an entity row lists them: ids joined by spaces. */
 function sharedIdsOf(certIds: string, start: number, end: number): string {
   const ids: string[] = [];
@@ -932,6 +931,7 @@ function sharedIdsOf(certIds: string, start: number, end: number): string {
   return ids.join(' ');
 }
 
+/** A view of `length` bytes of a chunk's buffer from `start`, without copying. */
 const slice = (bytes: Uint8Array, start: number, length: number) =>
   Buffer.from(bytes.buffer, bytes.byteOffset + start, length);
 
