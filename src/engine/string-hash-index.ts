@@ -96,7 +96,7 @@ export class PackedKeyWriter {
       }
       for (let i = 0; i < word.length; i++) {
         const unit = word.charCodeAt(i);
-        assert.ok(unit <= 0x7f, 'words are ASCII');
+        if (unit > 0x7f) throw new RangeError(`words are ASCII: ${JSON.stringify(word)}`);
         bytes[at++] = unit;
         hash = Math.imul(hash ^ unit, fnvPrime);
       }

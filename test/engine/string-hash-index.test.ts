@@ -90,6 +90,25 @@ describe('the string hash index', () => {
     );
   });
 
+  it('writes words joined by a separator, or by none, as the joined key (property)', () => {
+    const word = fc.stringMatching(/^[a-z0-9]{1,8}$/);
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.array(word, { maxLength: 5 }), fc.constantFrom(-1, 0x20))), (keys) => {
+        const writer = new PackedKeyWriter();
+        for (const [words, separator] of keys) writer.text('7:').words(words, separator).end();
+        const { keys: packed, hashes } = writer.toData();
+        keys.forEach(([words, separator], i) => {
+          const key = `7:${words.join(separator < 0 ? '' : ' ')}`;
+          expect(
+            Buffer.from(packed.bytes.subarray(packed.offsets[i], packed.offsets[i + 1])).toString(),
+          ).toBe(key);
+          expect(hashes[i]).toBe(hashKey(key));
+        });
+      }),
+    );
+    expect(() => new PackedKeyWriter().words(['müller'], 0x20)).toThrow(RangeError);
+  });
+
   it('keeps non-ASCII keys apart from their look-alikes', () => {
     const index = new StringHashIndex();
     index.add('Müller', 1);
