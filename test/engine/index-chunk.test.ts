@@ -35,8 +35,8 @@ describe('preparing a chunk of entities for the index', () => {
         const names = [legalName];
         for (const other of [entity.certified_entity_english_name, entity.certified_entity_trading_name])
           if (other) names.push(normalizeName(other, true).tokens);
-        const words = key(chunk, 'wholeNames', record);
-        const tokens = names.find((name) => wholeNameKey(country, name) === words);
+        const wholeName = key(chunk, 'wholeNames', record);
+        const tokens = names.find((name) => wholeNameKey(country, name) === wholeName);
         expect(tokens, `record ${record} of ${entity.ce_id}`).toBeDefined();
         if (!tokens) continue;
         expect(chunk.wholeNameHashes[record]).toBe(hashKey(wholeNameKey(country, tokens)));
