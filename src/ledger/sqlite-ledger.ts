@@ -82,7 +82,9 @@ CREATE TABLE IF NOT EXISTS entries (
   id INTEGER PRIMARY KEY,
   account_id TEXT NOT NULL,
   credit_id TEXT NOT NULL REFERENCES credit_records (id),
-  kind TEXT NOT NULL CHECK (kind IN ('grant', 'debit', 'void', 'expiry')),
+  -- Comparisons, not IN (...): SQLite checks an IN list through a temporary table it builds for every row
+  -- inserted, which was ~10% of a charge's instructions.
+  kind TEXT NOT NULL CHECK (kind = 'grant' OR kind = 'debit' OR kind = 'void' OR kind = 'expiry'),
   amount INTEGER NOT NULL CHECK (amount > 0),
   verification_id INTEGER,
   created_at INTEGER NOT NULL

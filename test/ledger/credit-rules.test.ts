@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   type Account,
@@ -415,5 +416,27 @@ describe('two processes on one ledger', () => {
     expect(service.authenticate(secret)).toBeUndefined();
     await expect(verify('ce_000000000000000000000002')).rejects.toMatchObject({ code: 'key_revoked' });
     await Promise.all([service.close(), admin.close()]);
+  });
+});
+
+describe('the ledger file itself', () => {
+  it('refuses an entry of an unknown kind, and any UPDATE or DELETE of entries, whatever connection writes', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'ledger-')), 'ledger.db');
+    const ledger = new SqliteLedger(path);
+    const account = await ledger.createAccount({ name: 'Raw', plan: 'basic' });
+    const record = await ledger.grantCredits({ accountId: account.id, amount: 3 });
+    await ledger.close();
+    const raw = new Database(path);
+    const insert = (kind: string) =>
+      raw
+        .prepare(
+          'INSERT INTO entries (account_id, credit_id, kind, amount, verification_id, created_at) VALUES (?, ?, ?, 1, NULL, 0)',
+        )
+        .run(account.id, record.id, kind);
+    expect(() => insert('refund')).toThrow(/CHECK constraint failed/);
+    expect(() => raw.prepare('UPDATE entries SET amount = 2').run()).toThrow(/append-only/);
+    expect(() => raw.prepare('DELETE FROM entries').run()).toThrow(/append-only/);
+    expect(raw.prepare('SELECT kind, amount FROM entries').all()).toEqual([{ kind: 'grant', amount: 3 }]);
+    raw.close();
   });
 });
