@@ -17,19 +17,13 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { fnv1a, fnv1aModule } from '../runtime/fnv1a.js';
 import {
   type ExpectedSnapshot,
   SnapshotFileError,
   type SnapshotReader,
   type SnapshotWriter,
 } from '../runtime/snapshot-file.js';
-
-/** 32-bit FNV-1a of an id's characters (ASCII, by the ids' patterns). */
-export function hashId(id: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < id.length; i++) hash = Math.imul(hash ^ id.charCodeAt(i), 0x01000193);
-  return hash >>> 0;
-}
 
 /** Open addressing from an id's hash to a positive number, at most three quarters full; grows as it fills. */
 class HashedSlots {
@@ -49,13 +43,13 @@ class HashedSlots {
 
   add(id: string, value: number): void {
     if ((this.#count + 1) * 4 > (this.#mask + 1) * 3) this.#resize((this.#mask + 1) * 2);
-    this.#place(hashId(id), value);
+    this.#place(fnv1a(id), value);
     this.#count++;
   }
 
   /** Calls `found` with each value whose id hashes as `id` does, until it returns something, and returns that. */
   find<T>(id: string, found: (value: number) => T | undefined): T | undefined {
-    const hash = hashId(id);
+    const hash = fnv1a(id);
     for (let slot = hash & this.#mask; ; slot = (slot + 1) & this.#mask) {
       const value = this.#values[slot] as number;
       if (value === 0) return undefined;
@@ -124,9 +118,11 @@ let fingerprintMemo: string | undefined;
 
 /** What a locations file of the catalog with this content id must be. */
 export function locationsSnapshot(contentId: string): ExpectedSnapshot {
-  // A hash of this module as it runs: a change to how the sections are laid out can never meet an old file.
+  // A hash of this module as it runs and of the id hash its tables hold: a change to either can never meet
+  // an old file.
   fingerprintMemo ??= createHash('sha256')
     .update(readFileSync(fileURLToPath(import.meta.url)))
+    .update(readFileSync(fnv1aModule))
     .digest('hex');
   return { kind: 'catalog locations file', fingerprint: fingerprintMemo, tag: contentId };
 }

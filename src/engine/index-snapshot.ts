@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fnv1aModule } from '../runtime/fnv1a.js';
 import type { ExpectedSnapshot } from '../runtime/snapshot-file.js';
 
 export {
@@ -26,11 +27,13 @@ let engineFingerprintMemo: string | undefined;
 
 /**
  * A hash of the code and tables that decide what the index holds: every module of the engine as it runs
- * (TypeScript from source, JavaScript from dist/) and every reference table.
+ * (TypeScript from source, JavaScript from dist/), the key hash it stores (runtime/fnv1a) and every
+ * reference table.
  */
 export function engineFingerprint(): string {
   if (engineFingerprintMemo !== undefined) return engineFingerprintMemo;
   const hash = createHash('sha256').update(`format ${snapshotFormat}\n`);
+  hash.update('fnv1a\n').update(readFileSync(fnv1aModule));
   const engineDirectory = dirname(fileURLToPath(import.meta.url));
   const referenceDirectory = fileURLToPath(new URL('../../data/reference/', import.meta.url));
   for (const directory of [engineDirectory, referenceDirectory]) {

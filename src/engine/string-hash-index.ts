@@ -12,6 +12,7 @@
  * @internal
  */
 import assert from 'node:assert/strict';
+import { fnv1a, fnv1aOffset, fnv1aPrime } from '../runtime/fnv1a.js';
 import type { SnapshotReader, SnapshotWriter } from './index-snapshot.js';
 import { PackedStrings, type PackedStringsData } from './packed-strings.js';
 import { sharedInt32Array, sharedUint32Array } from './shared-arrays.js';
@@ -19,18 +20,8 @@ import { sharedInt32Array, sharedUint32Array } from './shared-arrays.js';
 const noEntry = -1;
 const loadFactorMax = 0.75;
 
-const fnvOffset = 0x811c9dc5;
-const fnvPrime = 0x01000193;
-
 /** The hash a key is stored under; build workers compute it so the indexing thread does not. */
-export function hashKey(text: string): number {
-  let hash = fnvOffset;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, fnvPrime);
-  }
-  return hash >>> 0;
-}
+export const hashKey = fnv1a;
 
 /**
  * Writes keys into packed UTF-8 bytes together with their hashes: the same bytes as `Buffer.from(key)` and
@@ -42,7 +33,7 @@ export class PackedKeyWriter {
   #length = 0;
   readonly #offsets: number[] = [0];
   readonly #hashes: number[] = [];
-  #hash = fnvOffset;
+  #hash = fnv1aOffset;
 
   /** Room for `units` more UTF-16 units: three bytes each covers any UTF-8 encoding of them. */
   #reserve(units: number): Buffer {
@@ -66,12 +57,12 @@ export class PackedKeyWriter {
       const unit = part.charCodeAt(i);
       if (unit > 0x7f) break;
       bytes[at++] = unit;
-      hash = Math.imul(hash ^ unit, fnvPrime);
+      hash = Math.imul(hash ^ unit, fnv1aPrime);
     }
     if (i < part.length) {
       // The rest has other characters: the encoder writes them, and the hash goes on over UTF-16 units.
       at += bytes.write(i === 0 ? part : part.slice(i), at, 'utf8');
-      for (; i < part.length; i++) hash = Math.imul(hash ^ part.charCodeAt(i), fnvPrime);
+      for (; i < part.length; i++) hash = Math.imul(hash ^ part.charCodeAt(i), fnv1aPrime);
     }
     this.#length = at;
     this.#hash = hash;
@@ -92,13 +83,13 @@ export class PackedKeyWriter {
       const word = words[w] as string;
       if (w > 0 && separator >= 0) {
         bytes[at++] = separator;
-        hash = Math.imul(hash ^ separator, fnvPrime);
+        hash = Math.imul(hash ^ separator, fnv1aPrime);
       }
       for (let i = 0; i < word.length; i++) {
         const unit = word.charCodeAt(i);
         if (unit > 0x7f) throw new RangeError(`words are ASCII: ${JSON.stringify(word)}`);
         bytes[at++] = unit;
-        hash = Math.imul(hash ^ unit, fnvPrime);
+        hash = Math.imul(hash ^ unit, fnv1aPrime);
       }
     }
     this.#length = at;
@@ -110,7 +101,7 @@ export class PackedKeyWriter {
   end(): number {
     this.#offsets.push(this.#length);
     this.#hashes.push(this.#hash >>> 0);
-    this.#hash = fnvOffset;
+    this.#hash = fnv1aOffset;
     return this.#hashes.length - 1;
   }
 
