@@ -69,6 +69,11 @@ export const ceIdLength = 27;
 /** `cert_` and 24 letters or digits. */
 export const certIdLength = 29;
 
+/** Id `at` of ids of `width` characters kept back to back (the `ceIds` and `*CertIds` of packed entities). */
+export function idAt(ids: string, width: number, at: number): string {
+  return ids.slice(at * width, (at + 1) * width);
+}
+
 export function packEntities(entities: readonly StoredEntity[]): PackedEntities {
   const count = entities.length;
   let owns = 0;

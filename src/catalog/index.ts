@@ -31,6 +31,7 @@ import {
   ceIdLength,
   certIdLength,
   chunkDigest,
+  idAt,
   type ParseChunkResult,
   type ParseChunkTask,
 } from './import-worker.js';
@@ -565,7 +566,7 @@ export class Catalog {
     const ranges: [start: number, end: number][] = [];
     let nameStart = 0;
     for (let i = 0, own = 0, shared = 0; i < entities.count; i++) {
-      const ceId = entities.ceIds.slice(i * ceIdLength, (i + 1) * ceIdLength);
+      const ceId = idAt(entities.ceIds, ceIdLength, i);
       const nameEnd = entities.nameEnds[i] as number;
       const name = entities.names.slice(nameStart, nameEnd);
       nameStart = nameEnd;
@@ -606,14 +607,14 @@ export class Catalog {
       else ranges.push([documentStart, documentStart + documentLength]);
       for (; own < ownEnd; own++) {
         transaction.placements.push({
-          certId: entities.ownCertIds.slice(own * certIdLength, (own + 1) * certIdLength),
+          certId: idAt(entities.ownCertIds, certIdLength, own),
           entityId,
           start: entities.ownStarts[own] as number,
           length: entities.ownLengths[own] as number,
         });
       }
       for (; shared < sharedEnd; shared++) {
-        const certId = entities.sharedCertIds.slice(shared * certIdLength, (shared + 1) * certIdLength);
+        const certId = idAt(entities.sharedCertIds, certIdLength, shared);
         const certificateUpdatedAt = entities.sharedUpdatedAt[shared] as number;
         const body = slice(
           documents,
@@ -927,7 +928,7 @@ export const documentsPath = (catalogPath: string) => `${catalogPath}.documents`
 /** Shared certificates `start` to `end` (exclusive) of a chunk's, as an entity row lists them: ids joined by spaces. */
 function sharedIdsOf(certIds: string, start: number, end: number): string {
   const ids: string[] = [];
-  for (let at = start; at < end; at++) ids.push(certIds.slice(at * certIdLength, (at + 1) * certIdLength));
+  for (let at = start; at < end; at++) ids.push(idAt(certIds, certIdLength, at));
   return ids.join(' ');
 }
 
