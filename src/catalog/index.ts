@@ -770,14 +770,13 @@ export class Catalog {
     return this.#currentLocations() !== undefined;
   }
 
-  /** The locations held in memory, unless another connection has changed the catalog since they were read. */
+  /**
+   * The locations held in memory, unless another connection has changed the catalog since they were read;
+   * then they are dropped.
+   */
   #currentLocations(): Locations | undefined {
-    return this.#locations === undefined ? undefined : this.#locationsAt(this.#dataVersion.get() as number);
-  }
-
-  /** The locations held in memory if they are of `dataVersion`; otherwise they are dropped. */
-  #locationsAt(dataVersion: number): Locations | undefined {
-    if (this.#locations?.dataVersion === dataVersion) return this.#locations.index;
+    if (this.#locations === undefined) return undefined;
+    if (this.#locations.dataVersion === (this.#dataVersion.get() as number)) return this.#locations.index;
     this.#locations = undefined;
     return undefined;
   }
