@@ -42,10 +42,13 @@ export function normalizeIdentifier(value: string, country: CountryIndex): strin
       }
     }
   }
-  for (const marker of taxMarkers) {
-    if (compact.endsWith(marker)) {
-      compact = compact.slice(0, compact.length - marker.length);
-      break;
+  // Every marker ends in a letter; most identifiers end in a digit, and skip the four comparisons.
+  if (isLetter(compact.charCodeAt(compact.length - 1))) {
+    for (const marker of taxMarkers) {
+      if (compact.endsWith(marker)) {
+        compact = compact.slice(0, compact.length - marker.length);
+        break;
+      }
     }
   }
   if (compact.length < identifierLengthMin || compact.length > identifierLengthMax) return undefined;
@@ -61,6 +64,10 @@ function isCompact(value: string): boolean {
     if (!((unit >= 0x41 && unit <= 0x5a) || (unit >= 0x30 && unit <= 0x39))) return false;
   }
   return true;
+}
+
+function isLetter(unit: number): boolean {
+  return unit >= 0x41 && unit <= 0x5a;
 }
 
 function isDigitOrU(unit: number): boolean {

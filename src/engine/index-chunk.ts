@@ -258,10 +258,11 @@ export function prepareIndexChunk(input: IndexChunkInput, dictionary: WordDictio
   }
 
   const ceIds = new PackedKeyWriter();
-  const displayNames = new PackedKeyWriter();
+  // Display names and texts are stored, never looked up: no hashes.
+  const displayNames = new PackedKeyWriter({ hashed: false });
   // Normalized tokens are ASCII letters and digits, so their UTF-8 is a byte per character, as the name store
   // keeps them.
-  const texts = new PackedKeyWriter();
+  const texts = new PackedKeyWriter({ hashed: false });
   const wholeNames = new PackedKeyWriter();
   const orderFreeNames = new PackedKeyWriter();
   const identifiers = new PackedKeyWriter();
@@ -311,7 +312,8 @@ export function prepareIndexChunk(input: IndexChunkInput, dictionary: WordDictio
       if (typeof value !== 'string') continue;
       const normalized = normalizeIdentifier(value, country);
       if (normalized === undefined) continue;
-      identifiers.key(identifierKey(identifierTypes[i] as IdentifierType, country, normalized));
+      // Written in parts: the same bytes as identifierKey(type, country, normalized), without making it.
+      identifiers.text(identifierKeyPrefix(i, country)).text(normalized).end();
     }
     identifiersEnd[e] = identifiers.size;
   }
@@ -365,6 +367,16 @@ function sameWords(a: readonly string[], b: readonly string[]): boolean {
 }
 
 const space = 0x20;
+
+/** `type:country:` per identifier type (its index in {@link identifierTypes}) and country, made once. */
+const identifierKeyPrefixes: string[][] = identifierTypes.map(() => []);
+function identifierKeyPrefix(type: number, country: CountryIndex): string {
+  const ofType = identifierKeyPrefixes[type] as string[];
+  let prefix = ofType[country];
+  if (prefix === undefined)
+    ofType[country] = prefix = identifierKey(identifierTypes[type] as IdentifierType, country, '');
+  return prefix;
+}
 
 /** `country:` per country, made once. */
 const countryPrefixes: string[] = [];

@@ -34,6 +34,15 @@ export class PackedKeyWriter {
   readonly #offsets: number[] = [0];
   readonly #hashes: number[] = [];
   #hash = fnv1aOffset;
+  readonly #hashed: boolean;
+
+  /**
+   * @param hashed - false for a table that is only stored, never looked up (display names, name texts):
+   *   its keys are copied without hashing, and {@link toData} gives no hashes.
+   */
+  constructor({ hashed = true }: { hashed?: boolean } = {}) {
+    this.#hashed = hashed;
+  }
 
   /** Room for `units` more UTF-16 units: three bytes each covers any UTF-8 encoding of them. */
   #reserve(units: number): Buffer {
@@ -47,6 +56,7 @@ export class PackedKeyWriter {
 
   /** Appends part of the current key. */
   text(part: string): this {
+    if (!this.#hashed) return this.#copy(part);
     const bytes = this.#reserve(part.length);
     let at = this.#length;
     let hash = this.#hash;
@@ -77,6 +87,7 @@ export class PackedKeyWriter {
     let units = words.length;
     for (const word of words) units += word.length;
     const bytes = this.#reserve(units);
+    const hashed = this.#hashed;
     let at = this.#length;
     let hash = this.#hash;
     for (let w = 0; w < words.length; w++) {
@@ -89,7 +100,9 @@ export class PackedKeyWriter {
         const unit = word.charCodeAt(i);
         if (unit > 0x7f) throw new RangeError(`words are ASCII: ${JSON.stringify(word)}`);
         bytes[at++] = unit;
-        hash = Math.imul(hash ^ unit, fnv1aPrime);
+        // Not hashing a table that is only stored saves a tenth of writing its keys; the branch goes the
+        // same way for every character of a writer.
+        if (hashed) hash = Math.imul(hash ^ unit, fnv1aPrime);
       }
     }
     this.#length = at;
@@ -97,12 +110,29 @@ export class PackedKeyWriter {
     return this;
   }
 
+  /** {@link text} without the hash: ASCII copied a unit at a time, anything else by the encoder. */
+  #copy(part: string): this {
+    const bytes = this.#reserve(part.length);
+    let at = this.#length;
+    let i = 0;
+    for (; i < part.length; i++) {
+      const unit = part.charCodeAt(i);
+      if (unit > 0x7f) break;
+      bytes[at++] = unit;
+    }
+    if (i < part.length) at += bytes.write(i === 0 ? part : part.slice(i), at, 'utf8');
+    this.#length = at;
+    return this;
+  }
+
   /** Ends the current key; returns its index. */
   end(): number {
     this.#offsets.push(this.#length);
-    this.#hashes.push(this.#hash >>> 0);
-    this.#hash = fnv1aOffset;
-    return this.#hashes.length - 1;
+    if (this.#hashed) {
+      this.#hashes.push(this.#hash >>> 0);
+      this.#hash = fnv1aOffset;
+    }
+    return this.#offsets.length - 2;
   }
 
   /** Adds a whole key. */
@@ -111,11 +141,11 @@ export class PackedKeyWriter {
   }
 
   get size(): number {
-    return this.#hashes.length;
+    return this.#offsets.length - 1;
   }
 
   /**
-   * The keys written, and their hashes. The bytes are copied out at their length: a view would carry the
+   * The keys written, and their hashes (none when not `hashed`). The bytes are copied out at their length: a view would carry the
    * writer's whole spare capacity through every structured clone.
    */
   toData(): { keys: PackedStringsData; hashes: Uint32Array } {

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { registryEntities } from '../../src/data/generate-registry.js';
+import { identifierKey, identifierTypes, normalizeIdentifier } from '../../src/engine/identifiers.js';
 import {
   indexedFieldsOf,
   orderFreeKey,
@@ -10,6 +11,7 @@ import {
   wholeNameKey,
 } from '../../src/engine/index-chunk.js';
 import { normalizeName } from '../../src/engine/normalize.js';
+import type { PackedStringsData } from '../../src/engine/packed-strings.js';
 import { hashKey } from '../../src/engine/string-hash-index.js';
 
 /** A prepared chunk without the id of the dictionary that made it, which differs from one to the next. */
@@ -45,6 +47,40 @@ describe('preparing a chunk of entities for the index', () => {
         expect(chunk.orderFreeNameHashes[record]).toBe(hashKey(orderFree));
       }
     });
+  });
+
+  it('writes each entity the identifier keys a lookup makes, and its display name and texts as given', () => {
+    const entities = [...registryEntities({ count: 300, seed: 'chunk-identifiers', certificates: false })];
+    const chunk = prepareIndexChunk({ entities: entities.map(indexedFieldsOf) }, new WordDictionary());
+    const text = (table: PackedStringsData, at: number) =>
+      Buffer.from(table.bytes.subarray(table.offsets[at], table.offsets[at + 1])).toString('utf8');
+    let identifier = 0;
+    let identifiersSeen = 0;
+    entities.forEach((entity, e) => {
+      const country = chunk.countries[e] as number;
+      expect(text(chunk.displayNames, e)).toBe(entity.certified_entity_name);
+      const expected: string[] = [];
+      for (const type of identifierTypes) {
+        const value = entity.company_identifiers?.[type];
+        const normalized = value ? normalizeIdentifier(value, country) : undefined;
+        if (normalized !== undefined) expected.push(identifierKey(type, country, normalized));
+      }
+      const written: string[] = [];
+      for (; identifier < (chunk.identifiersEnd[e] as number); identifier++) {
+        written.push(text(chunk.identifiers, identifier));
+        expect(chunk.identifierHashes[identifier]).toBe(hashKey(text(chunk.identifiers, identifier)));
+      }
+      expect(written, entity.ce_id).toEqual(expected);
+      identifiersSeen += written.length;
+    });
+    expect(identifiersSeen).toBeGreaterThan(300);
+    const [firstRecord, endRecord] = [0, chunk.recordsEnd[0] as number];
+    const firstName = normalizeName(
+      (entities[0] as { certified_entity_name: string }).certified_entity_name,
+      true,
+    );
+    expect(endRecord).toBeGreaterThan(firstRecord);
+    expect(text(chunk.texts, firstRecord)).toBe(firstName.tokens.join(' '));
   });
 
   it('reads the same entities from a file’s bytes as from its lines parsed as JSON (property)', () => {

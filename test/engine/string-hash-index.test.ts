@@ -68,22 +68,25 @@ describe('the string hash index', () => {
     );
   });
 
-  it('writes keys from parts as the UTF-8 bytes and the hash of the joined key (property)', () => {
+  it('writes keys from parts as the UTF-8 bytes and the hash of the joined key, or no hash when unhashed (property)', () => {
     fc.assert(
       fc.property(
         fc.array(fc.array(fc.string({ unit: 'binary', maxLength: 12 }), { maxLength: 4 })),
-        (keys) => {
-          const writer = new PackedKeyWriter();
+        fc.boolean(),
+        (keys, hashed) => {
+          const writer = new PackedKeyWriter({ hashed });
           for (const parts of keys) {
             for (const part of parts) writer.text(part);
             writer.end();
           }
+          expect(writer.size).toBe(keys.length);
           const { keys: packed, hashes } = writer.toData();
+          expect(hashes.length).toBe(hashed ? keys.length : 0);
           keys.forEach((parts, i) => {
             const key = parts.join('');
             const bytes = packed.bytes.subarray(packed.offsets[i], packed.offsets[i + 1]);
             expect(Buffer.from(bytes).equals(Buffer.from(key, 'utf8'))).toBe(true);
-            expect(hashes[i]).toBe(hashKey(key));
+            if (hashed) expect(hashes[i]).toBe(hashKey(key));
           });
         },
       ),
@@ -93,18 +96,22 @@ describe('the string hash index', () => {
   it('writes words joined by a separator, or by none, as the joined key (property)', () => {
     const word = fc.stringMatching(/^[a-z0-9]{1,8}$/);
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.array(word, { maxLength: 5 }), fc.constantFrom(-1, 0x20))), (keys) => {
-        const writer = new PackedKeyWriter();
-        for (const [words, separator] of keys) writer.text('7:').words(words, separator).end();
-        const { keys: packed, hashes } = writer.toData();
-        keys.forEach(([words, separator], i) => {
-          const key = `7:${words.join(separator < 0 ? '' : ' ')}`;
-          expect(
-            Buffer.from(packed.bytes.subarray(packed.offsets[i], packed.offsets[i + 1])).toString(),
-          ).toBe(key);
-          expect(hashes[i]).toBe(hashKey(key));
-        });
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.array(word, { maxLength: 5 }), fc.constantFrom(-1, 0x20))),
+        fc.boolean(),
+        (keys, hashed) => {
+          const writer = new PackedKeyWriter({ hashed });
+          for (const [words, separator] of keys) writer.text('7:').words(words, separator).end();
+          const { keys: packed, hashes } = writer.toData();
+          keys.forEach(([words, separator], i) => {
+            const key = `7:${words.join(separator < 0 ? '' : ' ')}`;
+            expect(
+              Buffer.from(packed.bytes.subarray(packed.offsets[i], packed.offsets[i + 1])).toString(),
+            ).toBe(key);
+            if (hashed) expect(hashes[i]).toBe(hashKey(key));
+          });
+        },
+      ),
     );
     expect(() => new PackedKeyWriter().words(['müller'], 0x20)).toThrow(RangeError);
   });
