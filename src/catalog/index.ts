@@ -492,12 +492,12 @@ export class Catalog {
       store(result);
     };
     try {
-      for await (const { bytes: lines } of readWholeLineChunks(path)) {
-        bytesRead += lines.length;
-        // A copy the worker owns, so it can be transferred: the chunk's ArrayBuffer also holds the unfinished
-        // line the reader copies to the start of the next chunk after this one is sent.
-        const bytes = new Uint8Array(lines);
-        inFlight.push(pool.run({ bytes } satisfies ParseChunkTask, { transferList: [bytes.buffer] }));
+      for await (const { bytes } of readWholeLineChunks(path)) {
+        bytesRead += bytes.length;
+        // Transferred, not copied: the chunk's ArrayBuffer is its own (see readWholeLineChunks).
+        inFlight.push(
+          pool.run({ bytes } satisfies ParseChunkTask, { transferList: [bytes.buffer as ArrayBuffer] }),
+        );
         if (inFlight.length >= maxChunksInFlight) await integrateOldest();
       }
       while (inFlight.length > 0) await integrateOldest();

@@ -26,7 +26,9 @@ export async function* readLineBatches(path: string): AsyncGenerator<string[]> {
  * Yields the file's bytes in chunks that end at a line break (the last may lack one), undecoded, with the
  * number of lines each holds. For readers that decode lines elsewhere, such as the index build's workers,
  * which decode only the part of each line they read. Each chunk is read into a buffer of its own after the
- * previous chunk's unfinished line, so no chunk is copied to join it to that line.
+ * previous chunk's unfinished line, so no chunk is copied to join it to that line; that line is copied out
+ * before the chunk is yielded, so the chunk's whole `ArrayBuffer` belongs to the consumer, which may transfer
+ * it to a worker rather than copy it.
  */
 export async function* readWholeLineChunks(path: string): AsyncGenerator<{ bytes: Buffer; lines: number }> {
   const file = await open(path, 'r');
@@ -47,7 +49,7 @@ export async function* readWholeLineChunks(path: string): AsyncGenerator<{ bytes
         carry = buffer.subarray(0, filled); // one line longer than a chunk: read on
         continue;
       }
-      carry = lastBreak + 1 < filled ? buffer.subarray(lastBreak + 1, filled) : undefined;
+      carry = lastBreak + 1 < filled ? Buffer.from(buffer.subarray(lastBreak + 1, filled)) : undefined;
       const bytes = buffer.subarray(0, lastBreak + 1);
       yield { bytes, lines: countLineBreaks(bytes) };
     }

@@ -259,11 +259,15 @@ export class MatcherBuilder {
         // oldest chunk whenever that many are in flight, so fewer are unlinked when this one is sent.
         const task: BuildTask<IndexChunkInput> = { input, slot: sent++ % buildChunksInFlightMax };
         // Words are learnt as results arrive, in the order each worker prepared them (see WordDictionary).
-        const prepared = (pool.run(task) as Promise<PreparedChunk | SlottedChunk>).then((result) => {
-          const chunk = isSlotted(result) ? takeFromSlot(result, workerData.slots) : result;
-          this.#candidates.learnWords(chunk);
-          return chunk;
-        });
+        // A file's chunk is transferred, not copied: its ArrayBuffer is its own (see readWholeLineChunks).
+        const transferList = 'bytes' in input ? [input.bytes.buffer as ArrayBuffer] : undefined;
+        const prepared = (pool.run(task, { transferList }) as Promise<PreparedChunk | SlottedChunk>).then(
+          (result) => {
+            const chunk = isSlotted(result) ? takeFromSlot(result, workerData.slots) : result;
+            this.#candidates.learnWords(chunk);
+            return chunk;
+          },
+        );
         inFlight.push({ first, prepared });
         if (inFlight.length >= buildChunksInFlightMax) await linkOldest();
       }

@@ -44,7 +44,7 @@ describe('reading a file as batches of lines', () => {
     expect(lines.every((l) => l === line)).toBe(true);
   });
 
-  it('cuts a file into chunks of whole lines that join back into the file, counting its lines', async () => {
+  it('cuts a file into chunks of whole lines that join back into the file, counting its lines, each chunk free to be transferred', async () => {
     // Lines from a few bytes to over a chunk (1 MiB), so that chunks end anywhere and one line spans several.
     const lengths = [3, 700_000, 10, 1_500_000, 0, 900_000, 5, 2_000_000, 7];
     for (const finalNewline of [true, false]) {
@@ -57,6 +57,10 @@ describe('reading a file as batches of lines', () => {
       for await (const chunk of readWholeLineChunks(path)) {
         chunks.push(Buffer.from(chunk.bytes));
         lines += chunk.lines;
+        // As the index build and the import do: the chunk's memory moves to a worker, detached here.
+        const { buffer } = chunk.bytes;
+        structuredClone(buffer, { transfer: [buffer as ArrayBuffer] });
+        expect(chunk.bytes.length).toBe(0);
       }
       expect(Buffer.concat(chunks).toString('latin1')).toBe(text);
       expect(lines).toBe(lengths.length);
