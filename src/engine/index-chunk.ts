@@ -145,7 +145,9 @@ export function parseEntityLine(line: string): CertifiedEntityRecord {
       break;
     }
   }
-  return cut > 0 ? parseCutLine(line.slice(0, cut), () => line) : (JSON.parse(line) as CertifiedEntityRecord);
+  return cut > 0
+    ? parseCutLine(`${line.slice(0, cut)}}`, () => line)
+    : (JSON.parse(line) as CertifiedEntityRecord);
 }
 
 /** Where the fields the engine does not read start in a line's bytes (as {@link parseEntityLine}), or -1. */
@@ -155,6 +157,18 @@ function unreadFieldsAt(line: Buffer): number {
     if (at > 0) return at;
   }
   return -1;
+}
+
+/**
+ * The line's head as text with the object's closing brace, decoded at once: the comma where the unread
+ * fields start is replaced by `}` for the decoding and put back, so no string is joined and then flattened
+ * for the parser.
+ */
+function headWithBrace(line: Buffer, cut: number): string {
+  line[cut] = 0x7d; // }
+  const head = line.toString('utf8', 0, cut + 1);
+  line[cut] = 0x2c; // , (each marker starts with one)
+  return head;
 }
 
 /** Every field the index reads: a cut line is used only when its head holds them all. */
@@ -168,12 +182,12 @@ const readFields = [
 ];
 
 /**
- * Parses the part of a line before its unread fields when that is valid JSON holding every field the index
- * reads (a field written after addresses would otherwise be lost); else the whole line.
+ * Parses the part of a line before its unread fields, closed by a brace, when that is valid JSON holding
+ * every field the index reads (a field written after addresses would otherwise be lost); else the whole line.
  */
-function parseCutLine(head: string, wholeLine: () => string): CertifiedEntityRecord {
+function parseCutLine(headObject: string, wholeLine: () => string): CertifiedEntityRecord {
   try {
-    const entity = JSON.parse(`${head}}`) as unknown;
+    const entity = JSON.parse(headObject) as unknown;
     if (typeof entity === 'object' && entity !== null && readFields.every((field) => field in entity))
       return entity as CertifiedEntityRecord;
   } catch {
@@ -253,7 +267,7 @@ export function prepareIndexChunk(input: IndexChunkInput, dictionary: WordDictio
       if (cut < 0) {
         const text = line.toString('utf8');
         if (text.trim() !== '') acceptLine(item, () => JSON.parse(text) as CertifiedEntityRecord);
-      } else acceptLine(item, () => parseCutLine(line.toString('utf8', 0, cut), () => line.toString('utf8')));
+      } else acceptLine(item, () => parseCutLine(headWithBrace(line, cut), () => line.toString('utf8')));
     }
   }
 

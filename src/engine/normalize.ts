@@ -47,10 +47,21 @@ interface CompiledTables {
   suffixTrie: TrieNode;
   prefixTrie: TrieNode;
   canonical: Map<string, string>;
-  connectors: Set<string>;
+  /**
+   * What becomes of a word in a name, for the words that change at all: a connector (dropped inside a
+   * name) and the word it is written as (its canonical word, then a Roman numeral's number). One lookup a
+   * word, where a connector set, the canonical words and the numerals took three.
+   */
+  tokenRules: Map<string, TokenRule>;
   noisePrefixes: string[][];
   industry: Set<string>;
   generic: Set<string>;
+}
+
+interface TokenRule {
+  connector: boolean;
+  /** The word as the name keeps it; undefined when it stays as written. */
+  replacement: string | undefined;
 }
 
 let compiled: CompiledTables | undefined;
@@ -119,14 +130,25 @@ function compileTables(): CompiledTables {
   }
   const foldAll = (words: string[]) => new Set(words.map((word) => foldDigraphs(word)));
   const noisePrefixes = vocabulary.noisePrefixes.map((words) => words.map(foldDigraphs));
+  const canonical = new Map(
+    Object.entries(vocabulary.canonical).map(([key, value]) => [foldDigraphs(key), foldDigraphs(value)]),
+  );
+  const connectors = new Set(vocabulary.connectors.map(foldDigraphs));
+  const tokenRules = new Map<string, TokenRule>();
+  for (const word of new Set([...connectors, ...canonical.keys(), ...romanNumerals.keys()])) {
+    const written = canonical.get(word) ?? word;
+    const replacement = romanNumerals.get(written) ?? written;
+    tokenRules.set(word, {
+      connector: connectors.has(word),
+      replacement: replacement === word ? undefined : replacement,
+    });
+  }
   compiled = {
     legalForms,
     suffixTrie,
     prefixTrie,
-    canonical: new Map(
-      Object.entries(vocabulary.canonical).map(([key, value]) => [foldDigraphs(key), foldDigraphs(value)]),
-    ),
-    connectors: new Set(vocabulary.connectors.map(foldDigraphs)),
+    canonical,
+    tokenRules,
     noisePrefixes,
     industry: foldAll(vocabulary.industry.map((word) => vocabulary.canonical[word] ?? word)),
     generic: foldAll(vocabulary.generic.map((word) => vocabulary.canonical[word] ?? word)),
@@ -348,9 +370,9 @@ export function normalizeName(name: string, keepLegalFormOnly = false): Normaliz
   for (let i = 0; i < tokens.length && core.length < nameTokensMax; i++) {
     const raw = tokens[i] as string;
     if (raw === 'and' && tokens.length > 1) continue; // "and" folds to itself
-    if (i > 0 && i < tokens.length - 1 && tables.connectors.has(raw)) continue;
-    const canonical = tables.canonical.get(raw) ?? raw;
-    core.push(romanNumerals.get(canonical) ?? canonical);
+    const rule = tables.tokenRules.get(raw);
+    if (rule === undefined) core.push(raw);
+    else if (!(rule.connector && i > 0 && i < tokens.length - 1)) core.push(rule.replacement ?? raw);
   }
   return { tokens: core, legalForm };
 }

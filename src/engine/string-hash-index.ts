@@ -33,7 +33,8 @@ export class PackedKeyWriter {
   #length = 0;
   readonly #offsets: number[] = [0];
   readonly #hashes: number[] = [];
-  #hash = fnv1aOffset;
+  /** The current key's hash so far, as signed 32 bits (see {@link end}). */
+  #hash = fnv1aOffset | 0;
   readonly #hashed: boolean;
 
   /**
@@ -129,8 +130,9 @@ export class PackedKeyWriter {
   end(): number {
     this.#offsets.push(this.#length);
     if (this.#hashed) {
-      this.#hashes.push(this.#hash >>> 0);
-      this.#hash = fnv1aOffset;
+      // As the signed 32 bits Math.imul leaves, which the array holds unboxed; toData reads them unsigned.
+      this.#hashes.push(this.#hash);
+      this.#hash = fnv1aOffset | 0;
     }
     return this.#offsets.length - 2;
   }
