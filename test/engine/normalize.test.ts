@@ -99,6 +99,16 @@ describe('splitting a name into tokens', () => {
 });
 
 describe('folding vowel digraphs', () => {
+  it('folds them while splitting exactly as folding each token afterwards, for any name (property)', () => {
+    const nameCharacters = fc.constantFrom(..."aeouAEOU xy.'&-ü".split(''));
+    fc.assert(
+      fc.property(fc.string({ unit: nameCharacters, maxLength: 24 }), (name) => {
+        expect(splitTokens(name, true)).toEqual(splitTokens(name).map(foldDigraphs));
+      }),
+      { numRuns: 3_000 },
+    );
+  });
+
   it('folds exactly what the replacement folds, for any word (property)', () => {
     fc.assert(
       fc.property(fc.string({ unit: fc.constantFrom(...'aeouEAxü'.split('')), maxLength: 12 }), (word) => {
