@@ -13,7 +13,7 @@ import {
   type CertificateRecord,
   type CertifiedEntityRecord,
   certificateIdPattern,
-  certifiedEntityIdPattern,
+  isCertifiedEntityId,
   resolveCountry,
 } from '../engine/index.js';
 import { JsonScanner } from './json-scan.js';
@@ -113,7 +113,7 @@ function problemOf(entity: unknown): string | undefined {
   if (typeof entity !== 'object' || entity === null || Array.isArray(entity))
     return 'an entity must be a JSON object';
   const record = entity as Partial<CertifiedEntityRecord>;
-  if (typeof record.ce_id !== 'string' || !certifiedEntityIdPattern.test(record.ce_id)) {
+  if (typeof record.ce_id !== 'string' || !isCertifiedEntityId(record.ce_id)) {
     return 'ce_id must be "ce_" followed by 24 letters or digits';
   }
   if (typeof record.certified_entity_name !== 'string' || record.certified_entity_name.trim() === '') {

@@ -53,5 +53,19 @@ export interface CertifiedEntityRecord {
 
 /** `ce_` + 24 alphanumerics. */
 export const certifiedEntityIdPattern = /^ce_[A-Za-z0-9]{24}$/;
+
+/**
+ * Whether a text is a ce_id ({@link certifiedEntityIdPattern}), checked a character at a time: an index
+ * build checks a million of them, and the regular expression was 2% of a build worker.
+ */
+export function isCertifiedEntityId(text: string): boolean {
+  if (text.length !== 27 || !text.startsWith('ce_')) return false;
+  for (let i = 3; i < 27; i++) {
+    const unit = text.charCodeAt(i);
+    if (!((unit >= 0x30 && unit <= 0x39) || (unit >= 0x41 && unit <= 0x5a) || (unit >= 0x61 && unit <= 0x7a)))
+      return false;
+  }
+  return true;
+}
 /** `cert_` + 24 alphanumerics. */
 export const certificateIdPattern = /^cert_[A-Za-z0-9]{24}$/;

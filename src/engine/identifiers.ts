@@ -31,9 +31,8 @@ export function normalizeIdentifier(value: string, country: CountryIndex): strin
   // Most values are already upper-case letters and digits; only the others are case-folded and stripped
   // (every index build normalizes millions of them).
   let compact = isCompact(value) ? value : value.toUpperCase().replace(/[^A-Z0-9]/g, '');
-  const entry = countryEntry(country);
-  if (entry) {
-    const prefixes = entry.alpha2 === 'GR' ? greekPrefixes : [entry.alpha3, entry.alpha2];
+  const prefixes = countryPrefixesOf(country);
+  if (prefixes) {
     for (const prefix of prefixes) {
       // Only a prefix followed by a digit is a country prefix: "ATU1234" keeps its U, "DELTA9" stays whole.
       if (compact.startsWith(prefix) && isDigitOrU(compact.charCodeAt(prefix.length))) {
@@ -56,6 +55,19 @@ export function normalizeIdentifier(value: string, country: CountryIndex): strin
 }
 
 const greekPrefixes = ['EL', 'GR', 'GRC'];
+
+/** The prefixes a country's identifiers may carry, per country index, made once (undefined: none known). */
+const countryPrefixes: (readonly string[] | undefined)[] = [];
+function countryPrefixesOf(country: CountryIndex): readonly string[] | undefined {
+  let prefixes = countryPrefixes[country];
+  if (prefixes === undefined) {
+    const entry = countryEntry(country);
+    if (!entry) return undefined;
+    prefixes = entry.alpha2 === 'GR' ? greekPrefixes : [entry.alpha3, entry.alpha2];
+    countryPrefixes[country] = prefixes;
+  }
+  return prefixes;
+}
 
 /** Whether a value has nothing but upper-case ASCII letters and digits. */
 function isCompact(value: string): boolean {

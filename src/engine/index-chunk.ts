@@ -11,7 +11,7 @@
  */
 import { threadId } from 'node:worker_threads';
 import { type CountryIndex, resolveCountry, unknownCountry } from './countries.js';
-import { type CertifiedEntityRecord, certifiedEntityIdPattern } from './entity-record.js';
+import { type CertifiedEntityRecord, isCertifiedEntityId } from './entity-record.js';
 import { type IdentifierType, identifierKey, identifierTypes, normalizeIdentifier } from './identifiers.js';
 import { compactKey, normalizeName } from './normalize.js';
 import type { PackedStringsData } from './packed-strings.js';
@@ -38,7 +38,7 @@ export function indexedFieldsOf(entity: unknown): IndexedFields | string {
   if (typeof entity !== 'object' || entity === null) return 'an entity must be a JSON object';
   const record = entity as Record<string, unknown>;
   const ceId = record.ce_id;
-  if (typeof ceId !== 'string' || !certifiedEntityIdPattern.test(ceId)) {
+  if (typeof ceId !== 'string' || !isCertifiedEntityId(ceId)) {
     return 'ce_id must be "ce_" followed by 24 letters or digits';
   }
   const name = record.certified_entity_name;

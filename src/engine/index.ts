@@ -22,7 +22,7 @@ export type {
   CertifiedEntityRecord,
   CompanyIdentifiers,
 } from './entity-record.js';
-export { certificateIdPattern, certifiedEntityIdPattern } from './entity-record.js';
+export { certificateIdPattern, certifiedEntityIdPattern, isCertifiedEntityId } from './entity-record.js';
 export type { IdentifierType } from './identifiers.js';
 export { identifierTypes, normalizeIdentifier } from './identifiers.js';
 export { parseEntityLine } from './index-chunk.js';
