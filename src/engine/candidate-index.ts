@@ -86,8 +86,10 @@ export class CandidateIndexBuilder {
   /** Every distinct word, by id; ids follow first appearance. */
   readonly #wordIds = new Map<string, number>();
   readonly #words: string[] = [];
-  /** Each country's records, in the order added; countries in order of first use. */
-  readonly #countryRecords = new Map<number, number[]>();
+  /** Each country's records, in the order added, by country index (an array: a lookup per record). */
+  readonly #recordsOfCountry: (number[] | undefined)[] = [];
+  /** Countries in order of first use. */
+  readonly #countries: number[] = [];
   /**
    * Every (word, record, country) posting in the order added, which is record order. Posting lists are cut
    * from this log in {@link build} rather than appended to as records arrive: a list per word and country
@@ -147,10 +149,10 @@ export class CandidateIndexBuilder {
 
   /** Indexes name record `record` of a country: record `at` of a chunk whose words were learnt. */
   addRecord(record: number, country: number, chunk: PreparedChunk, at: number): void {
-    let records = this.#countryRecords.get(country);
+    let records = this.#recordsOfCountry[country];
     if (!records) {
-      records = [];
-      this.#countryRecords.set(country, records);
+      this.#recordsOfCountry[country] = records = [];
+      this.#countries.push(country);
     }
     records.push(record);
     // Looked up once per chunk, not per record.
@@ -184,29 +186,31 @@ export class CandidateIndexBuilder {
 
   build(options: CandidateIndexOptions = defaultCandidateIndexOptions): CandidateIndex {
     const words = this.#words;
-    const terms = new Map<number, [string, number[][]][]>();
-    const frequencies = new Map<number, Map<string, number>>();
-    for (const country of this.#countryRecords.keys()) {
-      terms.set(country, []);
-      frequencies.set(country, new Map());
+    // By country index, as the records are.
+    const termsOf: [string, number[][]][][] = [];
+    const frequenciesOf: Map<string, number>[] = [];
+    for (const country of this.#countries) {
+      termsOf[country] = [];
+      frequenciesOf[country] = new Map();
     }
     // Each word's postings, in record order, split by country: the country's posting list of that word.
     this.#postings.forEachList(words.length, (wordId, country, list) => {
       const word = words[wordId] as string;
-      (terms.get(country) as [string, number[][]][]).push([word, [list]]);
-      (frequencies.get(country) as Map<string, number>).set(word, list.length);
+      (termsOf[country] as [string, number[][]][]).push([word, [list]]);
+      (frequenciesOf[country] as Map<string, number>).set(word, list.length);
     });
     const countries: CountryTables[] = [];
-    for (const [country, records] of this.#countryRecords) {
+    for (const country of this.#countries) {
+      const records = this.#recordsOfCountry[country] as number[];
       // FlexSearch's own import: its tables are a set of ids and, per term, its ids by resolution slot (one
       // slot here). Posting lists are ascending because records are added in id order, as `add` keeps them.
       const index = newCountryIndex();
       importTable(index, 'reg', records);
-      importTable(index, 'map', terms.get(country) as unknown[]);
+      importTable(index, 'map', termsOf[country] as unknown[]);
       countries.push({
         country,
         index,
-        frequencies: frequencies.get(country) as Map<string, number>,
+        frequencies: frequenciesOf[country] as Map<string, number>,
         records: records.length,
       });
     }
