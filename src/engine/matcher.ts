@@ -291,7 +291,7 @@ export class MatcherBuilder {
       const recordsEnd = chunk.recordsEnd[e] as number;
       const identifiersEnd = chunk.identifiersEnd[e] as number;
       const ceIdHash = chunk.ceIdHashes[e] as number;
-      if (this.#entityIndexById.hasPacked(chunk.ceIds, e, ceIdHash)) {
+      if (!this.#entityIndexById.addPackedIfAbsent(chunk.ceIds, e, ceIdHash, this.#names.nextEntity)) {
         const { bytes, offsets } = chunk.ceIds;
         const ceId = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString(
           'latin1',
@@ -305,7 +305,6 @@ export class MatcherBuilder {
       }
       const country = chunk.countries[e] as number;
       const entity = this.#names.addEntity(country);
-      this.#entityIndexById.addPacked(chunk.ceIds, e, ceIdHash, entity);
       this.#entityIds.pushFrom(chunk.ceIds, e);
       this.#entityNames.pushFrom(chunk.displayNames, e);
       for (; record < recordsEnd; record++) {

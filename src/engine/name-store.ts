@@ -102,6 +102,11 @@ export class NameStoreBuilder {
   readonly #recordEntities: number[] = [];
   readonly #entityCountries: number[] = [];
 
+  /** The id the next entity added will have. */
+  get nextEntity(): number {
+    return this.#entityCountries.length;
+  }
+
   addEntity(country: number): number {
     this.#entityCountries.push(country);
     return this.#entityCountries.length - 1;

@@ -210,6 +210,25 @@ export class StringHashIndex {
   }
 
   /**
+   * Adds a pair, key and hash as for {@link addPacked}, unless the key is already here under any value;
+   * returns whether it was added. One walk of the chain where asking first and then adding took two (the
+   * index build asks this of every ce_id).
+   */
+  addPackedIfAbsent(source: PackedStringsData, index: number, hash: number, value: number): boolean {
+    assert.ok(Number.isInteger(value) && value >= 0, 'values are non-negative integers');
+    this.#linkAppended();
+    for (
+      let entry = this.#buckets[hash & (this.#buckets.length - 1)] as number;
+      entry !== noEntry;
+      entry = this.#next[entry] as number
+    ) {
+      if (this.#hashes[entry] === hash && this.#keys.equalsFrom(entry, source, index)) return false;
+    }
+    this.#link(this.#keys.pushFrom(source, index), hash, value);
+    return true;
+  }
+
+  /**
    * Appends a pair the caller knows is new (its value is unique to it), key and hash as for
    * {@link addPacked}. Nothing is looked up and no chain is walked: the entries are linked into their
    * buckets in one pass when the index is next read, which at millions of keys is a third of the cost of
@@ -223,19 +242,6 @@ export class StringHashIndex {
     this.#hashes[entry] = hash;
     this.#values[entry] = value;
     this.#linked = false;
-  }
-
-  /** Whether string `index` of a packed table, whose {@link hashKey} is `hash`, is a key here. */
-  hasPacked(source: PackedStringsData, index: number, hash: number): boolean {
-    this.#linkAppended();
-    for (
-      let entry = this.#buckets[hash & (this.#buckets.length - 1)] as number;
-      entry !== noEntry;
-      entry = this.#next[entry] as number
-    ) {
-      if (this.#hashes[entry] === hash && this.#keys.equalsFrom(entry, source, index)) return true;
-    }
-    return false;
   }
 
   /** Stores entry `entry` (its key already pushed) and puts it at the head of its bucket's chain. */

@@ -26,6 +26,25 @@ describe('the string hash index', () => {
       { numRuns: 60 },
     );
   });
+  it('adds a key from packed bytes only when it is absent, keeping its first value (property)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.string({ maxLength: 3, unit: 'binary' }), { maxLength: 3000 }), (keys) => {
+        const writer = new PackedKeyWriter();
+        for (const key of keys) writer.key(key);
+        const { keys: packed, hashes } = writer.toData();
+        const index = new StringHashIndex();
+        const first = new Map<string, number>();
+        keys.forEach((key, i) => {
+          expect(index.addPackedIfAbsent(packed, i, hashes[i] as number, i)).toBe(!first.has(key));
+          if (!first.has(key)) first.set(key, i);
+        });
+        for (const [key, value] of first) expect(index.get(key)).toEqual([value]);
+        expect(index.size).toBe(first.size);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
   it('ends the same whether new pairs are appended from packed bytes or added one by one (property)', () => {
     fc.assert(
       fc.property(
