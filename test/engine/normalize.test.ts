@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { legalFormCode, normalizeName } from '../../src/engine/index.js';
-import { foldDigraphs, splitTokens } from '../../src/engine/normalize.js';
+import { foldDigraphs, splitTokens, toAscii, toAsciiSlowly } from '../../src/engine/normalize.js';
 import { countryTable, legalFormTable } from '../../src/engine/reference-tables.js';
 
 const same = (a: string, b: string) => {
@@ -94,6 +94,24 @@ describe('splitting a name into tokens', () => {
         },
       ),
       { numRuns: 3_000 },
+    );
+  });
+});
+
+describe('transliterating to ASCII', () => {
+  it('gives what normalizing and transliterating the whole text gives, for any text (property)', () => {
+    // Latin, Greek and Cyrillic with their combining marks, control characters, and a few from further on
+    // (CJK, ligatures, invisible spaces), so that both the table and the whole-text way are taken.
+    const character = fc.oneof(
+      fc.integer({ min: 0, max: 0x52f }).map((unit) => String.fromCharCode(unit)),
+      fc.constantFrom('a', 'E', ' ', '\u0301', '\u0308', '\ufb01', '\u200b', '\u4e2d', '\u00e9', 'ß', 'Ж'),
+    );
+    fc.assert(
+      fc.property(fc.array(character, { maxLength: 20 }), (characters) => {
+        const text = characters.join('');
+        expect(toAscii(text)).toBe(toAsciiSlowly(text));
+      }),
+      { numRuns: 20_000 },
     );
   });
 });
