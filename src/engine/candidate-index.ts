@@ -136,7 +136,13 @@ export class CandidateIndexBuilder {
     const wordId = this.#words.push(word) - 1;
     this.#wordIds.set(word, wordId);
     if (word.length >= deletionIndexWordLengthMin) {
-      for (let d = 0; d < word.length; d++) this.#deletions.add(word.slice(0, d) + word.slice(d + 1), wordId);
+      // Appended, and linked once at the end: a chain walk per deletion in a table of millions was most of
+      // adding a word. The pairs are new as `add` requires: the word id is, and within a word only deleting
+      // a letter of a run ("ll") repeats a deletion, which is skipped as `add` would skip it.
+      for (let d = 0; d < word.length; d++) {
+        if (d > 0 && word.charCodeAt(d) === word.charCodeAt(d - 1)) continue;
+        this.#deletions.append(word.slice(0, d) + word.slice(d + 1), wordId);
+      }
     }
     const skeleton = consonantSkeleton(word);
     if (skeleton !== '') {
@@ -214,6 +220,8 @@ export class CandidateIndexBuilder {
         records: records.length,
       });
     }
+    // Linked here, so that "built" means ready: the first query would otherwise link millions of entries.
+    for (const table of [this.#deletions, this.#wholeNames, this.#orderFreeNames]) table.link();
     return CandidateIndex.assemble(options, {
       words,
       vocabulary: this.#wordIds,

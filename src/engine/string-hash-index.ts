@@ -228,6 +228,16 @@ export class StringHashIndex {
     return true;
   }
 
+  /** Appends a pair the caller knows is new, from a string key: {@link appendPacked} for a key made here. */
+  append(key: string, value: number): void {
+    if (this.#count === this.#values.length) this.#growEntries();
+    const entry = this.#keys.push(key);
+    this.#count++;
+    this.#hashes[entry] = hashKey(key);
+    this.#values[entry] = value;
+    this.#linked = false;
+  }
+
   /**
    * Appends a pair the caller knows is new (its value is unique to it), key and hash as for
    * {@link addPacked}. Nothing is looked up and no chain is walked: the entries are linked into their
@@ -299,6 +309,14 @@ export class StringHashIndex {
     index.#buckets = snapshot.array(`${name}.buckets`, Int32Array);
     index.#count = index.#values.length;
     return index;
+  }
+
+  /**
+   * Links appended entries now; otherwise the first read does. A builder calls it once it has appended
+   * everything, so that an index it hands over is whole.
+   */
+  link(): void {
+    this.#linkAppended();
   }
 
   /** Links appended entries: the bucket count `add` would have reached, every chain rebuilt. */

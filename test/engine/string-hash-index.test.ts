@@ -45,7 +45,7 @@ describe('the string hash index', () => {
     );
   });
 
-  it('ends the same whether new pairs are appended from packed bytes or added one by one (property)', () => {
+  it('ends the same whether new pairs are appended, from packed bytes or from strings, or added one by one (property)', () => {
     fc.assert(
       fc.property(
         // Enough pairs to grow past the first bucket table (1,536 entries) at least once.
@@ -59,13 +59,16 @@ describe('the string hash index', () => {
           const unique = pairs.map(([key, value], i) => [key, value * 10_000 + i] as const);
           const added = new StringHashIndex();
           const appended = new StringHashIndex();
+          const appendedStrings = new StringHashIndex();
           const writer = new PackedKeyWriter();
           for (const [key] of unique) writer.key(key);
           const { keys: packed, hashes } = writer.toData();
           unique.forEach(([key, value], i) => {
             added.add(key, value);
             appended.appendPacked(packed, i, hashes[i] as number, value);
+            appendedStrings.append(key, value);
           });
+          appendedStrings.link(); // as a builder does; reading would link it too
           // Every table as a snapshot would hold it: the layout, not only the answers, is the same.
           const saved = (index: StringHashIndex) => {
             const sections: string[] = [];
@@ -79,6 +82,7 @@ describe('the string hash index', () => {
             return sections;
           };
           expect(saved(appended)).toEqual(saved(added));
+          expect(saved(appendedStrings)).toEqual(saved(added));
           for (const [key] of unique) expect(appended.get(key)).toEqual(added.get(key));
         },
       ),
