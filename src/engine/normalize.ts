@@ -174,44 +174,69 @@ export function toAsciiSlowly(text: string): string {
 
 /** Characters below this may be transliterated one at a time (Latin, Greek, Cyrillic). */
 const characterTableEnd = 0x500;
-let characterTable: (string | undefined)[] | undefined;
+
+/** Each character's ASCII, back to back: character c's is `bytes[starts[c] .. starts[c + 1])`. */
+interface CharacterTable {
+  bytes: Uint8Array;
+  starts: Int32Array;
+  /** Whether a character may be looked up (see {@link characterTable}). */
+  safe: Uint8Array;
+  /** The most bytes one character becomes. */
+  longest: number;
+}
+
+let compiledCharacterTable: CharacterTable | undefined;
 
 /**
- * {@link toAsciiSlowly} of each character below {@link characterTableEnd} on its own, or undefined for a
+ * {@link toAsciiSlowly} of each character below {@link characterTableEnd} on its own; not safe for a
  * character whose result could depend on its neighbours: a combining mark (NFKC composes it with the letter
  * before), or one whose normalization starts with a mark. For any other, NFKC and any-ascii both work a
  * character at a time, so a text of such characters is the concatenation of their results.
  */
-function transliterationTable(): (string | undefined)[] {
-  if (characterTable) return characterTable;
+function characterTable(): CharacterTable {
+  if (compiledCharacterTable) return compiledCharacterTable;
   const startsWithMark = /^\p{M}/u;
-  characterTable = [];
+  const pieces: string[] = [];
+  const safe = new Uint8Array(characterTableEnd);
   for (let unit = 0; unit < characterTableEnd; unit++) {
     const character = String.fromCharCode(unit);
-    const safe = !startsWithMark.test(character) && !startsWithMark.test(character.normalize('NFKC'));
-    characterTable.push(safe ? toAsciiSlowly(character) : undefined);
+    safe[unit] = !startsWithMark.test(character) && !startsWithMark.test(character.normalize('NFKC')) ? 1 : 0;
+    pieces.push(safe[unit] ? toAsciiSlowly(character) : '');
   }
-  return characterTable;
+  const bytes = Buffer.from(pieces.join(''), 'latin1');
+  const starts = new Int32Array(characterTableEnd + 1);
+  for (let unit = 0; unit < characterTableEnd; unit++)
+    starts[unit + 1] = (starts[unit] as number) + (pieces[unit] as string).length;
+  const longest = Math.max(...pieces.map((piece) => piece.length));
+  compiledCharacterTable = { bytes, starts, safe, longest };
+  return compiledCharacterTable;
 }
+
+let asciiScratch = Buffer.allocUnsafe(4096);
 
 /**
  * {@link toAsciiSlowly}, a character at a time from a table when every character is in it (the registry's
  * Latin names with diacritics, Greek and Cyrillic): normalizing, replacing and transliterating the whole text
- * cost a non-ASCII name three times an ASCII one (profiled: 7% of a build worker).
+ * cost a non-ASCII name three times an ASCII one. The result is assembled as bytes and decoded as Latin-1,
+ * so that it is a one-byte string, as any-ascii's is: tokens cut from a two-byte string stay two-byte, and a
+ * mix of both made V8's lookups on tokens megamorphic further on.
  */
 export function toAscii(text: string): string {
-  const table = transliterationTable();
-  let ascii = '';
-  let copiedTo = 0; // text before this is in `ascii`
+  const { bytes, starts, safe, longest } = characterTable();
+  if (asciiScratch.length < text.length * longest) asciiScratch = Buffer.allocUnsafe(text.length * longest);
+  const scratch = asciiScratch;
+  let at = 0;
   for (let i = 0; i < text.length; i++) {
     const unit = text.charCodeAt(i);
-    if (unit >= 0x20 && unit <= 0x7e) continue; // printable ASCII is copied as a run
-    const replacement = unit < characterTableEnd ? table[unit] : undefined;
-    if (replacement === undefined) return toAsciiSlowly(text);
-    ascii += text.slice(copiedTo, i) + replacement;
-    copiedTo = i + 1;
+    if (unit >= 0x20 && unit <= 0x7e) {
+      scratch[at++] = unit; // printable ASCII is itself
+      continue;
+    }
+    if (unit >= characterTableEnd || safe[unit] === 0) return toAsciiSlowly(text);
+    for (let b = starts[unit] as number; b < (starts[unit + 1] as number); b++)
+      scratch[at++] = bytes[b] as number;
   }
-  return copiedTo === 0 ? text : ascii + text.slice(copiedTo);
+  return scratch.toString('latin1', 0, at);
 }
 const trailingParenthetical = /[([]([^()[\]]{1,60})[)\]]\s*$/;
 
