@@ -90,13 +90,8 @@ export class CandidateIndexBuilder {
   readonly #recordsOfCountry: (number[] | undefined)[] = [];
   /** Countries in order of first use. */
   readonly #countries: number[] = [];
-  /**
-   * Every (word, record, country) posting in the order added, which is record order. Posting lists are cut
-   * from this log in {@link build} rather than appended to as records arrive: a list per word and country
-   * took three cache misses a posting on the linking thread (profiled at 1M entities: a fifth of its time),
-   * while the log is written in sequence and sorted once.
-   */
-  readonly #postings = new PostingLog();
+  /** Each word's posting list per country, records in the order added. */
+  readonly #postings = new PostingLists();
   /** Per preparing thread's dictionary: its words, and their word ids here (-1 until first used). */
   readonly #translations = new Map<string, Translation>();
   /** The chunk whose records are being added, and its dictionary's translation. */
@@ -200,7 +195,7 @@ export class CandidateIndexBuilder {
       frequenciesOf[country] = new Map();
     }
     // Each word's postings, in record order, split by country: the country's posting list of that word.
-    this.#postings.forEachList(words.length, (wordId, country, list) => {
+    this.#postings.forEachList((wordId, country, list) => {
       const word = words[wordId] as string;
       (termsOf[country] as [string, number[][]][]).push([word, [list]]);
       (frequenciesOf[country] as Map<string, number>).set(word, list.length);
@@ -240,70 +235,93 @@ interface Translation {
   wordIds: Int32Array;
 }
 
-/** Postings appended in record order, then cut into one list per word and country. */
-class PostingLog {
-  #words = new Int32Array(1 << 16);
-  #records = new Int32Array(1 << 16);
-  #countries = new Uint16Array(1 << 16);
-  #count = 0;
+/** Postings gathered before they are added to their lists, so that lists are visited word by word. */
+const postingBatch = 1 << 17;
+
+/**
+ * Posting lists per word and country. Postings arrive in record order, each for any word: appending each to
+ * its list took three cache misses a posting on the linking thread (profiled at 1M entities: a fifth of its
+ * time), and sorting them all once the build ended left the other core idle for half a second. So they are
+ * gathered in a batch, sorted by word (stable: records stay in order), and added a word at a time: a word's
+ * lists are looked up once per batch, not once per posting.
+ */
+class PostingLists {
+  readonly #batchWords = new Int32Array(postingBatch);
+  readonly #batchRecords = new Int32Array(postingBatch);
+  readonly #batchCountries = new Uint16Array(postingBatch);
+  #batchCount = 0;
+  /** Per word id: the countries it has postings in, in order of first posting, and each one's list. */
+  readonly #countriesOfWord: (number[] | undefined)[] = [];
+  readonly #listsOfWord: (number[][] | undefined)[] = [];
 
   append(wordId: number, record: number, country: number): void {
-    if (this.#count === this.#words.length) this.#grow();
-    this.#words[this.#count] = wordId;
-    this.#records[this.#count] = record;
-    this.#countries[this.#count] = country;
-    this.#count++;
+    const at = this.#batchCount;
+    this.#batchWords[at] = wordId;
+    this.#batchRecords[at] = record;
+    this.#batchCountries[at] = country;
+    if (++this.#batchCount === postingBatch) this.#flush();
   }
 
   /**
    * Calls `each` once per (word, country) pair with postings, words in id order and, within a word,
-   * countries in order of first posting; each list holds the records in the order they were appended. A
-   * stable counting sort by word, then one pass that splits each word's postings by country.
+   * countries in order of first posting; each list holds the records in the order they were appended.
    */
-  forEachList(wordCount: number, each: (wordId: number, country: number, list: number[]) => void): void {
-    const count = this.#count;
-    const starts = new Int32Array(wordCount + 1);
-    for (let i = 0; i < count; i++) (starts[(this.#words[i] as number) + 1] as number)++;
-    for (let w = 0; w < wordCount; w++) starts[w + 1] = (starts[w + 1] as number) + (starts[w] as number);
-    const next = starts.slice(0, wordCount);
-    const records = new Int32Array(count);
-    const countries = new Uint16Array(count);
-    for (let i = 0; i < count; i++) {
-      const at = (next[this.#words[i] as number] as number)++;
-      records[at] = this.#records[i] as number;
-      countries[at] = this.#countries[i] as number;
-    }
-    const listOfCountry: (number[] | undefined)[] = [];
-    const used: number[] = [];
-    for (let w = 0; w < wordCount; w++) {
-      for (let at = starts[w] as number; at < (starts[w + 1] as number); at++) {
-        const country = countries[at] as number;
-        let list = listOfCountry[country];
-        if (!list) {
-          listOfCountry[country] = list = [];
-          used.push(country);
-        }
-        list.push(records[at] as number);
-      }
-      for (const country of used) {
-        each(w, country, listOfCountry[country] as number[]);
-        listOfCountry[country] = undefined;
-      }
-      used.length = 0;
+  forEachList(each: (wordId: number, country: number, list: number[]) => void): void {
+    this.#flush();
+    for (let w = 0; w < this.#countriesOfWord.length; w++) {
+      const countries = this.#countriesOfWord[w];
+      if (!countries) continue;
+      const lists = this.#listsOfWord[w] as number[][];
+      for (let i = 0; i < countries.length; i++) each(w, countries[i] as number, lists[i] as number[]);
     }
   }
 
-  #grow(): void {
-    const capacity = this.#words.length * 2;
-    const words = new Int32Array(capacity);
-    words.set(this.#words);
-    this.#words = words;
-    const records = new Int32Array(capacity);
-    records.set(this.#records);
-    this.#records = records;
-    const countries = new Uint16Array(capacity);
-    countries.set(this.#countries);
-    this.#countries = countries;
+  /** Adds the batch to the lists: a stable counting sort by word, then one pass, a word at a time. */
+  #flush(): void {
+    const count = this.#batchCount;
+    if (count === 0) return;
+    const words = this.#batchWords;
+    let wordEnd = 0;
+    for (let i = 0; i < count; i++) wordEnd = Math.max(wordEnd, (words[i] as number) + 1);
+    const starts = new Int32Array(wordEnd + 1);
+    for (let i = 0; i < count; i++) (starts[(words[i] as number) + 1] as number)++;
+    for (let w = 0; w < wordEnd; w++) starts[w + 1] = (starts[w + 1] as number) + (starts[w] as number);
+    const next = starts.slice(0, wordEnd);
+    const order = new Int32Array(count);
+    for (let i = 0; i < count; i++) order[(next[words[i] as number] as number)++] = i;
+    const listOfCountry: (number[] | undefined)[] = [];
+    const used: number[] = [];
+    for (let w = 0; w < wordEnd; w++) {
+      for (let at = starts[w] as number; at < (starts[w + 1] as number); at++) {
+        const posting = order[at] as number;
+        const country = this.#batchCountries[posting] as number;
+        let list = listOfCountry[country];
+        if (!list) {
+          listOfCountry[country] = list = this.#listOf(w, country);
+          used.push(country);
+        }
+        list.push(this.#batchRecords[posting] as number);
+      }
+      for (const country of used) listOfCountry[country] = undefined;
+      used.length = 0;
+    }
+    this.#batchCount = 0;
+  }
+
+  /** The list of a word in a country, made empty when new. */
+  #listOf(wordId: number, country: number): number[] {
+    let countries = this.#countriesOfWord[wordId];
+    let lists = this.#listsOfWord[wordId];
+    if (!countries || !lists) {
+      this.#countriesOfWord[wordId] = countries = [];
+      this.#listsOfWord[wordId] = lists = [];
+    }
+    const at = countries.indexOf(country);
+    if (at >= 0) return lists[at] as number[];
+    const list: number[] = [];
+    countries.push(country);
+    lists.push(list);
+    return list;
   }
 }
 
