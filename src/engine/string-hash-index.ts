@@ -57,8 +57,8 @@ export class PackedKeyWriter {
 
   /** Appends part of the current key. */
   text(part: string): this {
-    if (!this.#hashed) return this.#copy(part);
     const bytes = this.#reserve(part.length);
+    const hashed = this.#hashed;
     let at = this.#length;
     let hash = this.#hash;
     // ASCII is copied unit by unit: keys are short, and a native write per key cost more than the copy
@@ -68,12 +68,12 @@ export class PackedKeyWriter {
       const unit = part.charCodeAt(i);
       if (unit > 0x7f) break;
       bytes[at++] = unit;
-      hash = Math.imul(hash ^ unit, fnv1aPrime);
+      if (hashed) hash = Math.imul(hash ^ unit, fnv1aPrime);
     }
     if (i < part.length) {
       // The rest has other characters: the encoder writes them, and the hash goes on over UTF-16 units.
       at += bytes.write(i === 0 ? part : part.slice(i), at, 'utf8');
-      for (; i < part.length; i++) hash = Math.imul(hash ^ part.charCodeAt(i), fnv1aPrime);
+      if (hashed) for (; i < part.length; i++) hash = Math.imul(hash ^ part.charCodeAt(i), fnv1aPrime);
     }
     this.#length = at;
     this.#hash = hash;
@@ -108,21 +108,6 @@ export class PackedKeyWriter {
     }
     this.#length = at;
     this.#hash = hash;
-    return this;
-  }
-
-  /** {@link text} without the hash: ASCII copied a unit at a time, anything else by the encoder. */
-  #copy(part: string): this {
-    const bytes = this.#reserve(part.length);
-    let at = this.#length;
-    let i = 0;
-    for (; i < part.length; i++) {
-      const unit = part.charCodeAt(i);
-      if (unit > 0x7f) break;
-      bytes[at++] = unit;
-    }
-    if (i < part.length) at += bytes.write(i === 0 ? part : part.slice(i), at, 'utf8');
-    this.#length = at;
     return this;
   }
 
@@ -188,30 +173,8 @@ export class StringHashIndex {
   }
 
   /**
-   * Adds a pair whose key is string `index` of a packed table and `hash` its {@link hashKey}: the key's bytes
-   * are copied, never decoded. The same pair twice is stored once.
-   */
-  addPacked(source: PackedStringsData, index: number, hash: number, value: number): void {
-    assert.ok(Number.isInteger(value) && value >= 0, 'values are non-negative integers');
-    this.#linkAppended();
-    for (
-      let entry = this.#buckets[hash & (this.#buckets.length - 1)] as number;
-      entry !== noEntry;
-      entry = this.#next[entry] as number
-    ) {
-      if (
-        this.#hashes[entry] === hash &&
-        this.#values[entry] === value &&
-        this.#keys.equalsFrom(entry, source, index)
-      )
-        return;
-    }
-    this.#link(this.#keys.pushFrom(source, index), hash, value);
-  }
-
-  /**
-   * Adds a pair, key and hash as for {@link addPacked}, unless the key is already here under any value;
-   * returns whether it was added. One walk of the chain where asking first and then adding took two (the
+   * Adds a pair whose key is string `index` of a packed table and `hash` its {@link hashKey} (the key's bytes
+   * are copied, never decoded), unless the key is already here under any value; returns whether it was added. One walk of the chain where asking first and then adding took two (the
    * index build asks this of every ce_id).
    */
   addPackedIfAbsent(source: PackedStringsData, index: number, hash: number, value: number): boolean {
@@ -240,8 +203,8 @@ export class StringHashIndex {
 
   /**
    * Appends a pair the caller knows is new (its value is unique to it), key and hash as for
-   * {@link addPacked}. Nothing is looked up and no chain is walked: the entries are linked into their
-   * buckets in one pass when the index is next read, which at millions of keys is a third of the cost of
+   * {@link addPackedIfAbsent}. Nothing is looked up and no chain is walked: the entries are linked into their
+   * buckets in one pass when the index is next read (or {@link link}ed), which at millions of keys is a third of the cost of
    * linking each as it comes (one cache miss per entry instead of several). The table ends the same as if
    * each pair had gone through `add`.
    */
