@@ -215,6 +215,8 @@ function characterTable(): CharacterTable {
 let asciiScratch = Buffer.allocUnsafe(4096);
 
 /**
+ * @internal Exported for its property test.
+ *
  * {@link toAsciiSlowly}, a character at a time from a table when every character is in it (the registry's
  * Latin names with diacritics, Greek and Cyrillic): normalizing, replacing and transliterating the whole text
  * cost a non-ASCII name three times an ASCII one. The result is assembled as bytes and decoded as Latin-1,
