@@ -67,5 +67,6 @@ export function isCertifiedEntityId(text: string): boolean {
   }
   return true;
 }
+
 /** `cert_` + 24 alphanumerics. */
 export const certificateIdPattern = /^cert_[A-Za-z0-9]{24}$/;
