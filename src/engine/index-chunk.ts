@@ -11,6 +11,7 @@
  */
 import { threadId } from 'node:worker_threads';
 import { type CountryIndex, resolveCountry, unknownCountry } from './countries.js';
+import { scanIndexedFields, unreadFieldMarkerBytes, unreadFieldMarkers } from './entity-line-scan.js';
 import { type CertifiedEntityRecord, isCertifiedEntityId } from './entity-record.js';
 import { type IdentifierType, identifierKey, identifierTypes, normalizeIdentifier } from './identifiers.js';
 import { compactKey, normalizeName } from './normalize.js';
@@ -120,13 +121,6 @@ export interface PreparedChunk {
 export function rangeOf(ends: Uint32Array, at: number): [number, number] {
   return [at === 0 ? 0 : (ends[at - 1] as number), ends[at] as number];
 }
-
-/**
- * Fields of an entity line the engine never reads, each a large array: addresses and certificates are most
- * of a line. The generator and the catalog write them after the fields the engine needs.
- */
-const unreadFieldMarkers = [',"certified_entity_addresses":[', ',"certificates":['];
-const unreadFieldMarkerBytes = unreadFieldMarkers.map((marker) => Buffer.from(marker, 'latin1'));
 
 /**
  * Parses one line of an entity file. When the line holds addresses or certificates after every field the
@@ -261,6 +255,13 @@ export function prepareIndexChunk(input: IndexChunkInput, dictionary: WordDictio
       const next = lineBreak < 0 ? bytes.length : lineBreak + 1;
       let end = lineBreak < 0 ? bytes.length : lineBreak;
       if (end > start && bytes[end - 1] === 0x0d) end--;
+      // Lines as the generator and the catalog write them are read without being parsed; others are parsed.
+      const scanned = scanIndexedFields(bytes, start, end);
+      if (scanned) {
+        accept(item, scanned);
+        start = next;
+        continue;
+      }
       const line = bytes.subarray(start, end);
       start = next;
       const cut = unreadFieldsAt(line);
