@@ -184,6 +184,15 @@ export class CandidateIndexBuilder {
       );
   }
 
+  /**
+   * Makes room for the records' exact keys to grow `factor` times, as `StringHashIndex.reserveScaled`. Not
+   * the deletions: they grow with the vocabulary, which grows ever more slowly.
+   */
+  reserveScaled(factor: number): void {
+    this.#wholeNames.reserveScaled(factor);
+    this.#orderFreeNames.reserveScaled(factor);
+  }
+
   build(options: CandidateIndexOptions = defaultCandidateIndexOptions): CandidateIndex {
     const words = this.#words;
     // By country index, as the records are.

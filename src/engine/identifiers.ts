@@ -111,6 +111,11 @@ export class IdentifierIndex {
     return this.#entitiesByKey.size;
   }
 
+  /** Makes room to grow `factor` times, as `StringHashIndex.reserveScaled`. */
+  reserveScaled(factor: number): void {
+    this.#entitiesByKey.reserveScaled(factor);
+  }
+
   saveTo(snapshot: SnapshotWriter, name: string): void {
     this.#entitiesByKey.saveTo(snapshot, name);
   }

@@ -116,11 +116,8 @@ export class NameStoreBuilder {
   addRecordFrom(texts: PackedStringsData, index: number, entity: number, legalForm: number): number {
     const start = texts.offsets[index] as number;
     const end = texts.offsets[index + 1] as number;
-    while (this.#characterLength + end - start > this.#characters.length) {
-      const grown = sharedBytes(this.#characters.length * 2);
-      this.#characters.copy(grown, 0, 0, this.#characterLength);
-      this.#characters = grown;
-    }
+    while (this.#characterLength + end - start > this.#characters.length)
+      this.#growCharacters(this.#characters.length * 2);
     const characters = this.#characters;
     const from = texts.bytes;
     for (let i = start, at = this.#characterLength; i < end; i++, at++) characters[at] = from[i] as number;
@@ -133,6 +130,18 @@ export class NameStoreBuilder {
 
   get recordCount(): number {
     return this.#recordEntities.length;
+  }
+
+  /** Makes room for the names' characters to grow `factor` times, as `PackedStrings.reserveScaled`. */
+  reserveScaled(factor: number): void {
+    const capacity = Math.ceil(this.#characterLength * factor);
+    if (capacity > this.#characters.length) this.#growCharacters(capacity);
+  }
+
+  #growCharacters(capacity: number): void {
+    const grown = sharedBytes(capacity);
+    this.#characters.copy(grown, 0, 0, this.#characterLength);
+    this.#characters = grown;
   }
 
   build(): NameStore {

@@ -78,16 +78,32 @@ export class PackedStrings {
 
   /** Room for one more string of `byteLength` bytes. */
   #reserve(byteLength: number): void {
-    if (this.#length + byteLength > this.#bytes.length) {
-      const grown = sharedBytes(Math.max(this.#bytes.length * 2, this.#length + byteLength));
-      this.#bytes.copy(grown, 0, 0, this.#length);
-      this.#bytes = grown;
-    }
-    if (this.#count + 2 > this.#offsets.length) {
-      const grown = sharedUint32Array(this.#offsets.length * 2);
-      grown.set(this.#offsets);
-      this.#offsets = grown;
-    }
+    if (this.#length + byteLength > this.#bytes.length)
+      this.#growBytes(Math.max(this.#bytes.length * 2, this.#length + byteLength));
+    if (this.#count + 2 > this.#offsets.length) this.#growOffsets(this.#offsets.length * 2);
+  }
+
+  /**
+   * Makes room for the table to grow `factor` times as it is (strings and bytes), so that it copies nothing
+   * on the way (see `MatcherBuilder`). Room never used costs address space, not memory.
+   */
+  reserveScaled(factor: number): void {
+    const bytes = Math.ceil(this.#length * factor);
+    if (bytes > this.#bytes.length) this.#growBytes(bytes);
+    const offsets = Math.ceil(this.#count * factor) + 2;
+    if (offsets > this.#offsets.length) this.#growOffsets(offsets);
+  }
+
+  #growBytes(capacity: number): void {
+    const grown = sharedBytes(capacity);
+    this.#bytes.copy(grown, 0, 0, this.#length);
+    this.#bytes = grown;
+  }
+
+  #growOffsets(capacity: number): void {
+    const grown = sharedUint32Array(capacity);
+    grown.set(this.#offsets.subarray(0, this.#count + 1));
+    this.#offsets = grown;
   }
 
   get size(): number {

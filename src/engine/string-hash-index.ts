@@ -21,6 +21,13 @@ const noEntry = -1;
 const { charCodeAt } = String.prototype;
 const loadFactorMax = 0.75;
 
+/** The fewest buckets (a power of two, 2,048 at least) that hold `entries` within the load factor. */
+function bucketCountFor(entries: number): number {
+  let bucketCount = 2048;
+  while (entries > bucketCount * loadFactorMax) bucketCount *= 2;
+  return bucketCount;
+}
+
 /** The hash a key is stored under; build workers compute it so the indexing thread does not. */
 export const hashKey = fnv1a;
 
@@ -290,17 +297,30 @@ export class StringHashIndex {
   /** Links appended entries: the bucket count `add` would have reached, every chain rebuilt. */
   #linkAppended(): void {
     if (this.#linked) return;
-    let bucketCount = this.#buckets.length;
-    while (this.#count > bucketCount * loadFactorMax) bucketCount *= 2;
-    this.#rehash(bucketCount);
+    this.#rehash(Math.max(this.#buckets.length, bucketCountFor(this.#count)));
     this.#linked = true;
   }
 
-  #growEntries(): void {
-    const capacity = Math.max(1024, this.#values.length * 2);
+  /**
+   * Makes room for the table to grow `factor` times as it is, keys included, so that it copies nothing on
+   * the way (see {@link PackedStrings.reserveScaled}). A table linked as it goes gets the buckets it will
+   * need; one of appended entries is linked once, at its final size, anyway.
+   */
+  reserveScaled(factor: number): void {
+    this.#keys.reserveScaled(factor);
+    const entries = Math.ceil(this.#count * factor);
+    if (entries > this.#values.length) this.#growEntries(entries);
+    if (this.#linked) {
+      const bucketCount = bucketCountFor(entries);
+      if (bucketCount > this.#buckets.length) this.#rehash(bucketCount);
+    }
+  }
+
+  #growEntries(atLeast = 0): void {
+    const capacity = Math.max(1024, this.#values.length * 2, atLeast);
     const grow = <T extends Uint32Array | Int32Array>(array: T, make: (n: number) => T): T => {
       const grown = make(capacity);
-      grown.set(array);
+      grown.set(array.subarray(0, this.#count));
       return grown;
     };
     this.#hashes = grow(this.#hashes, sharedUint32Array);

@@ -13,6 +13,7 @@ import {
   loadMatcherSnapshot,
   type Matcher,
   MatcherBuilder,
+  type MatcherOptions,
   SnapshotFileError,
 } from '../../src/engine/index.js';
 import { indexedFieldsOf, prepareIndexChunk, WordDictionary } from '../../src/engine/index-chunk.js';
@@ -188,6 +189,48 @@ describe('index snapshots', () => {
       expect((await snapshot(`layout-file-${threads}`, fromFile)).equals(fromRecords)).toBe(true);
     }
     expect(problems.map(({ position }) => position)).toEqual([4_001, 4_001]);
+  });
+
+  it('come out the same when the tables make room part-way for the rest of a source of known size', async () => {
+    // Well past the 4,096 entities after which a file or an array is extrapolated; a generator has no known
+    // size and grows its tables by doubling all the way. A ce_id met again after that point is still caught.
+    const many: CertifiedEntityRecord[] = [
+      ...registryEntities({ count: 20_000, seed: 'reserve', certificates: false }),
+    ];
+    many.splice(15_000, 0, many[100] as CertifiedEntityRecord);
+    const file = join(directory, 'reserve.ndjson');
+    writeFileSync(file, `${many.map((entity) => JSON.stringify(entity)).join('\n')}\n`);
+    const built = async (name: string, build: (options: MatcherOptions) => Promise<Matcher>) => {
+      const problems: InvalidEntity[] = [];
+      const matcher = await build({ onInvalidEntity: (problem) => problems.push(problem) });
+      const path = join(directory, `${name}.index`);
+      matcher.saveSnapshot(path, 'reserve');
+      await matcher.close();
+      return { bytes: readFileSync(path), problems };
+    };
+    const grown = await built('reserve-generator', (options) =>
+      createMatcher(
+        {
+          entities: (function* () {
+            yield* many;
+          })(),
+        },
+        { ...options, threads: 0 },
+      ),
+    );
+    expect(grown.problems.map(({ message }) => message)).toEqual([`duplicate ce_id ${many[100]?.ce_id}`]);
+    const builds = {
+      'array-inline': (options: MatcherOptions) =>
+        createMatcher({ entities: many }, { ...options, threads: 0 }),
+      'array-workers': (options: MatcherOptions) =>
+        createMatcher({ entities: many }, { ...options, threads: 2 }),
+      'file-workers': (options: MatcherOptions) => createMatcher({ file }, { ...options, threads: 2 }),
+    };
+    for (const [name, build] of Object.entries(builds)) {
+      const { bytes, problems } = await built(name, build);
+      expect(bytes.equals(grown.bytes), name).toBe(true);
+      expect(problems.map(({ message }) => message)).toEqual(grown.problems.map(({ message }) => message));
+    }
   });
 
   it('work with the scoring pool in worker threads', async () => {
