@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import type { SnapshotReader, SnapshotWriter } from './index-snapshot.js';
 import type { PackedStringsData } from './packed-strings.js';
 import type { ScoringName } from './score.js';
-import { sharedBytes } from './shared-arrays.js';
+import { sharedBytes, sharedInt32Array, sharedUint16Array, sharedUint32Array } from './shared-arrays.js';
 
 /** What crosses the thread boundary once, at pool start. */
 export interface NameStoreBuffers {
@@ -93,23 +93,31 @@ export class NameStore {
   }
 }
 
-/** Write side: grows ordinary arrays while the index is built, then copies them into shared memory once. */
+/**
+ * Write side: grows typed arrays while the index is built (ordinary arrays of a million numbers were a tenth
+ * of the linking thread's page faults, regrown and collected), then copies them at their length into the
+ * shared memory a {@link NameStore} reads.
+ */
 export class NameStoreBuilder {
   #characters = sharedBytes(1 << 20);
   #characterLength = 0;
-  readonly #offsets: number[] = [0];
-  readonly #legalForms: number[] = [];
-  readonly #recordEntities: number[] = [];
-  readonly #entityCountries: number[] = [];
+  /** Record r spans characters [offsets[r], offsets[r + 1]). */
+  #offsets = sharedUint32Array(1 << 12);
+  #legalForms = sharedUint16Array(1 << 12);
+  #recordEntities = sharedInt32Array(1 << 12);
+  #recordCount = 0;
+  #entityCountries = sharedUint16Array(1 << 12);
+  #entityCount = 0;
 
   /** The id the next entity added will have. */
   get nextEntity(): number {
-    return this.#entityCountries.length;
+    return this.#entityCount;
   }
 
   addEntity(country: number): number {
-    this.#entityCountries.push(country);
-    return this.#entityCountries.length - 1;
+    if (this.#entityCount === this.#entityCountries.length) this.#growEntities(this.#entityCount * 2);
+    this.#entityCountries[this.#entityCount] = country;
+    return this.#entityCount++;
   }
 
   /** Adds a name record: text `index` of a packed table (tokens joined by single spaces, a byte each). */
@@ -118,24 +126,30 @@ export class NameStoreBuilder {
     const end = texts.offsets[index + 1] as number;
     while (this.#characterLength + end - start > this.#characters.length)
       this.#growCharacters(this.#characters.length * 2);
+    if (this.#recordCount + 2 > this.#offsets.length) this.#growRecords(this.#offsets.length * 2);
     const characters = this.#characters;
     const from = texts.bytes;
     for (let i = start, at = this.#characterLength; i < end; i++, at++) characters[at] = from[i] as number;
     this.#characterLength += end - start;
-    this.#offsets.push(this.#characterLength);
-    this.#legalForms.push(legalForm);
-    this.#recordEntities.push(entity);
-    return this.#recordEntities.length - 1;
+    const record = this.#recordCount++;
+    this.#offsets[record + 1] = this.#characterLength;
+    this.#legalForms[record] = legalForm;
+    this.#recordEntities[record] = entity;
+    return record;
   }
 
   get recordCount(): number {
-    return this.#recordEntities.length;
+    return this.#recordCount;
   }
 
-  /** Makes room for the names' characters to grow `factor` times, as `PackedStrings.reserveScaled`. */
+  /** Makes room for records, entities and characters to grow `factor` times, as `PackedStrings.reserveScaled`. */
   reserveScaled(factor: number): void {
-    const capacity = Math.ceil(this.#characterLength * factor);
-    if (capacity > this.#characters.length) this.#growCharacters(capacity);
+    const characters = Math.ceil(this.#characterLength * factor);
+    if (characters > this.#characters.length) this.#growCharacters(characters);
+    const records = Math.ceil(this.#recordCount * factor) + 2;
+    if (records > this.#offsets.length) this.#growRecords(records);
+    const entities = Math.ceil(this.#entityCount * factor);
+    if (entities > this.#entityCountries.length) this.#growEntities(entities);
   }
 
   #growCharacters(capacity: number): void {
@@ -144,25 +158,39 @@ export class NameStoreBuilder {
     this.#characters = grown;
   }
 
+  #growRecords(capacity: number): void {
+    this.#offsets = grownTo(this.#offsets, this.#recordCount + 1, sharedUint32Array(capacity));
+    this.#legalForms = grownTo(this.#legalForms, this.#recordCount, sharedUint16Array(capacity));
+    this.#recordEntities = grownTo(this.#recordEntities, this.#recordCount, sharedInt32Array(capacity));
+  }
+
+  #growEntities(capacity: number): void {
+    this.#entityCountries = grownTo(this.#entityCountries, this.#entityCount, sharedUint16Array(capacity));
+  }
+
   build(): NameStore {
-    const characters = new SharedArrayBuffer(Math.max(1, this.#characterLength));
-    this.#characters.copy(new Uint8Array(characters), 0, 0, this.#characterLength);
-    const shared = <T extends Uint32Array | Uint16Array | Int32Array>(
-      Type: { new (buffer: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number },
-      values: number[],
-    ): SharedArrayBuffer => {
-      const buffer = new SharedArrayBuffer(Math.max(1, values.length) * Type.BYTES_PER_ELEMENT);
-      new Type(buffer).set(values);
+    /** A buffer of exactly the used part of a table: a snapshot saves the whole buffer. */
+    const exact = (array: Uint8Array | Uint16Array | Uint32Array | Int32Array, length: number) => {
+      const buffer = new SharedArrayBuffer(Math.max(1, length) * array.BYTES_PER_ELEMENT);
+      new Uint8Array(buffer).set(
+        new Uint8Array(array.buffer, array.byteOffset, length * array.BYTES_PER_ELEMENT),
+      );
       return buffer;
     };
     return new NameStore({
-      characters,
-      offsets: shared(Uint32Array, this.#offsets),
-      legalForms: shared(Uint16Array, this.#legalForms),
-      recordEntities: shared(Int32Array, this.#recordEntities),
-      entityCountries: shared(Uint16Array, this.#entityCountries),
-      recordCount: this.#recordEntities.length,
-      entityCount: this.#entityCountries.length,
+      characters: exact(this.#characters, this.#characterLength),
+      offsets: exact(this.#offsets, this.#recordCount + 1),
+      legalForms: exact(this.#legalForms, this.#recordCount),
+      recordEntities: exact(this.#recordEntities, this.#recordCount),
+      entityCountries: exact(this.#entityCountries, this.#entityCount),
+      recordCount: this.#recordCount,
+      entityCount: this.#entityCount,
     });
   }
+}
+
+/** `grown` holding the first `length` elements of `array`. */
+function grownTo<T extends Uint16Array | Uint32Array | Int32Array>(array: T, length: number, grown: T): T {
+  grown.set(array.subarray(0, length));
+  return grown;
 }

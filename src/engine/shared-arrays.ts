@@ -25,3 +25,7 @@ export function sharedUint32Array(length: number): Uint32Array {
 export function sharedInt32Array(length: number): Int32Array {
   return new Int32Array(new SharedArrayBuffer(length * Int32Array.BYTES_PER_ELEMENT));
 }
+
+export function sharedUint16Array(length: number): Uint16Array {
+  return new Uint16Array(new SharedArrayBuffer(length * Uint16Array.BYTES_PER_ELEMENT));
+}
