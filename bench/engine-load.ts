@@ -4,6 +4,7 @@
  * - `engine-load.ts FILE`: from an entity file (JSON parsing included); then saves the index snapshot
  *   beside it (FILE.index) and reports how long that took.
  * - `engine-load.ts --snapshot FILE.index`: from that snapshot, as a restart does.
+ * - `engine-load.ts --no-save FILE`: from the entity file, without saving the snapshot (a repeated build).
  * Times the build (dist/; it refuses a stale one: run `npm run build` first).
  * Run by bench/engine.ts; standalone: node --expose-gc --max-semi-space-size=64 --import tsx bench/engine-load.ts FILE
  */
@@ -14,8 +15,10 @@ import { importBuilt } from './built.js';
 const { createMatcher, loadMatcherSnapshot } = await importBuilt<typeof Engine>('engine/index.js');
 
 const fromSnapshot = process.argv[2] === '--snapshot';
-const file = process.argv[fromSnapshot ? 3 : 2];
-if (!file) throw new Error('usage: engine-load.ts ENTITIES.ndjson | --snapshot FILE.index');
+// A repeated build need not save the snapshot again.
+const savesSnapshot = !fromSnapshot && process.argv[2] !== '--no-save';
+const file = process.argv[savesSnapshot ? 2 : 3];
+if (!file) throw new Error('usage: engine-load.ts [--no-save] ENTITIES.ndjson | --snapshot FILE.index');
 const snapshotTag = 'bench';
 const started = performance.now();
 const matcher: Engine.Matcher = fromSnapshot
@@ -29,7 +32,7 @@ await matcher.matchCompanies(
 (globalThis as { gc?: () => void }).gc?.();
 const rssMiB = process.memoryUsage().rss / 2 ** 20;
 let saveSeconds: number | undefined;
-if (!fromSnapshot) {
+if (savesSnapshot) {
   const saving = performance.now();
   matcher.saveSnapshot(`${file}.index`, snapshotTag);
   saveSeconds = (performance.now() - saving) / 1000;
