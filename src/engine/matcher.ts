@@ -148,8 +148,11 @@ export class MatcherBuilder {
   readonly #identifiers = new IdentifierIndex();
   readonly #entityIds = new PackedStrings();
   readonly #entityNames = new PackedStrings();
-  /** ce_id → entity, to refuse duplicates; dropped once the index is built. */
-  readonly #entityIndexById = new StringHashIndex();
+  /**
+   * ce_id → entity, to refuse duplicates; dropped once the index is built. Its keys are `#entityIds`:
+   * adding an entity's ce_id here stores it there.
+   */
+  readonly #entityIndexById = new StringHashIndex({ keys: this.#entityIds });
   /** Prepares chunks on this thread when the build has no workers (and for `add`). */
   readonly #dictionary = new WordDictionary();
   readonly #options: ResolvedMatcherOptions;
@@ -329,7 +332,6 @@ export class MatcherBuilder {
       }
       const country = chunk.countries[e] as number;
       const entity = this.#names.addEntity(country);
-      this.#entityIds.pushFrom(chunk.ceIds, e);
       this.#entityNames.pushFrom(chunk.displayNames, e);
       for (; record < recordsEnd; record++) {
         const id = this.#names.addRecordFrom(chunk.texts, record, entity, chunk.legalForms[record] as number);
@@ -361,9 +363,8 @@ export class MatcherBuilder {
   #reserveForTheRest(linkedShare: number): void {
     const factor = (1 / linkedShare) * 1.25;
     if (!(factor > 1.5) || !Number.isFinite(factor)) return;
-    this.#entityIds.reserveScaled(factor);
     this.#entityNames.reserveScaled(factor);
-    this.#entityIndexById.reserveScaled(factor);
+    this.#entityIndexById.reserveScaled(factor); // and #entityIds, its keys
     this.#identifiers.reserveScaled(factor);
     this.#names.reserveScaled(factor);
     this.#candidates.reserveScaled(factor);

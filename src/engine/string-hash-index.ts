@@ -159,7 +159,7 @@ export class PackedKeyWriter {
 }
 
 export class StringHashIndex {
-  #keys = new PackedStrings();
+  #keys: PackedStrings;
   #hashes = sharedUint32Array(1024);
   #values = sharedInt32Array(1024);
   #next = sharedInt32Array(1024);
@@ -167,6 +167,16 @@ export class StringHashIndex {
   #count = 0;
   /** False while appended entries wait to be linked into their buckets. */
   #linked = true;
+
+  /**
+   * @param keys - an empty table the keys are stored in, for an owner that keeps the same strings in the
+   *   same order anyway (the builder's ce_ids: entry i is entity i), so they are stored once. Only this
+   *   index may add to it.
+   */
+  constructor({ keys = new PackedStrings() }: { keys?: PackedStrings } = {}) {
+    assert.equal(keys.size, 0, 'a key table shared with an index starts empty');
+    this.#keys = keys;
+  }
 
   /** Adds a (key, value) pair; the same pair twice is stored once. */
   add(key: string, value: number): void {
