@@ -136,7 +136,7 @@ export class CandidateIndexBuilder {
       // a letter of a run ("ll") repeats a deletion, which is skipped as `add` would skip it.
       for (let d = 0; d < word.length; d++) {
         if (d > 0 && word.charCodeAt(d) === word.charCodeAt(d - 1)) continue;
-        this.#deletions.append(word.slice(0, d) + word.slice(d + 1), wordId);
+        this.#deletions.appendWithout(word, d, wordId);
       }
     }
     const skeleton = consonantSkeleton(word);

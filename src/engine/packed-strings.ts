@@ -46,6 +46,28 @@ export class PackedStrings {
     return this.#count - 1;
   }
 
+  /**
+   * Appends `text` without its character `at`, as `push(text.slice(0, at) + text.slice(at + 1))` would,
+   * without making that string: an index build stores every one-letter deletion of every new word. `text` is
+   * ASCII, as normalized words are.
+   */
+  pushWithout(text: string, at: number): number {
+    const length = text.length - 1;
+    this.#reserve(length);
+    const bytes = this.#bytes;
+    let to = this.#length;
+    for (let i = 0; i < text.length; i++) {
+      if (i === at) continue;
+      const unit = text.charCodeAt(i);
+      if (unit > 0x7f) throw new RangeError(`ASCII text only: ${JSON.stringify(text)}`);
+      bytes[to++] = unit;
+    }
+    this.#length = to;
+    this.#count++;
+    this.#offsets[this.#count] = this.#length;
+    return this.#count - 1;
+  }
+
   /** Appends string `index` of another table as it is, bytes for bytes. */
   pushFrom(source: PackedStringsData, index: number): number {
     const start = source.offsets[index] as number;

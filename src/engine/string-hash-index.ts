@@ -224,6 +224,22 @@ export class StringHashIndex {
   }
 
   /**
+   * Appends the pair (`word` without its character `at`, `value`), which the caller knows is new, as
+   * {@link append} of that key would, without making it (see {@link PackedStrings.pushWithout}).
+   */
+  appendWithout(word: string, at: number, value: number): void {
+    if (this.#count === this.#values.length) this.#growEntries();
+    const entry = this.#keys.pushWithout(word, at);
+    let hash = fnv1aOffset;
+    for (let i = 0; i < word.length; i++)
+      if (i !== at) hash = Math.imul(hash ^ word.charCodeAt(i), fnv1aPrime);
+    this.#count++;
+    this.#hashes[entry] = hash >>> 0;
+    this.#values[entry] = value;
+    this.#linked = false;
+  }
+
+  /**
    * Appends a pair the caller knows is new (its value is unique to it), key and hash as for
    * {@link addPackedIfAbsent}. Nothing is looked up and no chain is walked: the entries are linked into their
    * buckets in one pass when the index is next read (or {@link link}ed), which at millions of keys is a third of the cost of
