@@ -111,6 +111,11 @@ export class IdentifierIndex {
     return this.#entitiesByKey.size;
   }
 
+  /** Links the appended identifiers now, as a builder does once it has added them all (`StringHashIndex.link`). */
+  link(): void {
+    this.#entitiesByKey.link();
+  }
+
   /** Makes room to grow `factor` times, as `StringHashIndex.reserveScaled`. */
   reserveScaled(factor: number): void {
     this.#entitiesByKey.reserveScaled(factor);

@@ -371,6 +371,9 @@ export class MatcherBuilder {
   }
 
   build(): Matcher {
+    // Linked here, as the candidate index links its tables, so that "built" means ready: the first query
+    // with an identifier otherwise linked ~1.4M of them (~0.3 s at 1M entities).
+    this.#identifiers.link();
     return new Matcher(
       {
         names: this.#names.build(),
