@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { registryEntities } from '../../src/data/generate-registry.js';
 import { scanIndexedFields } from '../../src/engine/entity-line-scan.js';
 import { indexedFieldsOf, parseEntityLine } from '../../src/engine/index-chunk.js';
+import { entityText } from '../support/entity-arbitraries.js';
 
 /** What the parsing path reads of a line: its fields, or why it cannot be indexed. */
 function parsed(line: string): ReturnType<typeof indexedFieldsOf> {
@@ -105,17 +106,7 @@ describe('reading an entity line’s indexed fields without parsing it', () => {
     // Mostly values the scan reads, so that most lines are read; now and then one it must leave to the parser.
     const usually = <T, U>(value: fc.Arbitrary<T>, other: fc.Arbitrary<U>) =>
       fc.oneof({ arbitrary: value, weight: 9 }, { arbitrary: other, weight: 1 });
-    const text = fc.oneof(
-      fc.constantFrom(
-        'Müller Gas GmbH',
-        'ООО Сибирские Технологии',
-        'A "quoted" \\ name',
-        'Tanbro S.A.',
-        ' ',
-        '',
-      ),
-      fc.string({ maxLength: 20, unit: 'binary' }),
-    );
+    const text = entityText;
     const entity = fc.record({
       ce_id: usually(
         fc.constant('ce_dRX42uvEP0DwZ9f7PyWuRgah'),

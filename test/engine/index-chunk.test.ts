@@ -13,6 +13,7 @@ import {
 import { normalizeName } from '../../src/engine/normalize.js';
 import type { PackedStringsData } from '../../src/engine/packed-strings.js';
 import { hashKey } from '../../src/engine/string-hash-index.js';
+import { entityText } from '../support/entity-arbitraries.js';
 
 /** A prepared chunk without the id of the dictionary that made it, which differs from one to the next. */
 function prepared(input: Parameters<typeof prepareIndexChunk>[0]): Omit<PreparedChunk, 'dictionary'> {
@@ -90,16 +91,7 @@ describe('preparing a chunk of entities for the index', () => {
       fc.constant(null),
       fc.integer(),
     );
-    const text = fc.oneof(
-      fc.constantFrom(
-        'Müller Gas GmbH',
-        'ООО Сибирские Технологии',
-        'A "quoted" \\ name',
-        'Tanbro S.A.',
-        ' ',
-      ),
-      fc.string({ maxLength: 20, unit: 'binary' }),
-    );
+    const text = entityText;
     const member = fc.oneof(
       fc.tuple(
         fc.constant('ce_id'),
