@@ -234,14 +234,15 @@ export class MatcherBuilder {
   /**
    * Prepares and links chunks in order. A chunk's `share` is the part of the whole source it is, when the
    * source's size is known (a file, an array): once enough is linked to tell, the tables make room for the
-   * rest at once (see {@link reserveForTheRest}).
+   * rest at once (see {@link reserveForTheRest}). Only into an empty builder: what the tables hold is then
+   * what this source added, which is what they extrapolate.
    */
   async #addChunks(
     inputs: AsyncIterable<{ input: IndexChunkInput; first: number; share?: number | undefined }>,
     onInvalid: (problem: InvalidEntity) => void,
   ): Promise<void> {
     let linkedShare = 0;
-    let reserved = false;
+    let reserved = this.entityCount > 0;
     const linked = (share: number | undefined) => {
       if (reserved || share === undefined) return;
       linkedShare += share;

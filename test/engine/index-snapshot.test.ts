@@ -225,6 +225,13 @@ describe('index snapshots', () => {
       'array-workers': (options: MatcherOptions) =>
         createMatcher({ entities: many }, { ...options, threads: 2 }),
       'file-workers': (options: MatcherOptions) => createMatcher({ file }, { ...options, threads: 2 }),
+      // A second source is added to a builder that is not empty: it does not extrapolate from what it holds.
+      'two-arrays': async ({ onInvalidEntity }: MatcherOptions) => {
+        const builder = new MatcherBuilder({ threads: 2 });
+        await builder.addAll(many.slice(0, 5_000), onInvalidEntity);
+        await builder.addAll(many.slice(5_000), onInvalidEntity, 5_000);
+        return builder.build();
+      },
     };
     for (const [name, build] of Object.entries(builds)) {
       const { bytes, problems } = await built(name, build);
