@@ -56,7 +56,7 @@ const countryByCode = new Int16Array(1 << 16).fill(-1);
  * A scan's position and last value: one per thread, reused for every line, so a scan allocates nothing but
  * the strings it returns.
  */
-const scan = { at: 0, value: null as string | null };
+const scan = { at: 0, value: null as string | null, isAscii: true };
 
 /** Whether `token` is at `at`. */
 function isAt(line: Buffer, at: number, end: number, token: Buffer): boolean {
@@ -66,24 +66,35 @@ function isAt(line: Buffer, at: number, end: number, token: Buffer): boolean {
 }
 
 /**
- * A string's contents from `at` (after its opening quote): sets `scan.value` and `scan.at` (after the closing
- * quote); false when it has an escape or a control character (left to the parser) or does not end.
+ * Where the string whose contents start at `at` (after its opening quote) ends: its closing quote, or -1 when
+ * it has an escape or a control character (left to the parser) or does not end. Sets `scan.isAscii`.
  */
-function readString(line: Buffer, at: number, end: number): boolean {
+function closingQuote(line: Buffer, at: number, end: number): number {
   let isAscii = true;
   for (let i = at; i < end; i++) {
     const c = line[i] as number;
     if (c === quote) {
-      // A string without escapes is its bytes: decoded apart, invalid UTF-8 gives the same U+FFFD as
-      // decoding the whole line (a quote cannot continue a multi-byte character).
-      scan.value = line.toString(isAscii ? 'latin1' : 'utf8', at, i);
-      scan.at = i + 1;
-      return true;
+      scan.isAscii = isAscii;
+      return i;
     }
-    if (c === backslash || c < 0x20) return false;
+    if (c === backslash || c < 0x20) return -1;
     if (c > 0x7f) isAscii = false;
   }
-  return false;
+  return -1;
+}
+
+/**
+ * A string's contents from `at` (after its opening quote): sets `scan.value` and `scan.at` (after the closing
+ * quote); false as {@link closingQuote}.
+ */
+function readString(line: Buffer, at: number, end: number): boolean {
+  const close = closingQuote(line, at, end);
+  if (close < 0) return false;
+  // A string without escapes is its bytes: decoded apart, invalid UTF-8 gives the same U+FFFD as decoding
+  // the whole line (a quote cannot continue a multi-byte character).
+  scan.value = line.toString(scan.isAscii ? 'latin1' : 'utf8', at, close);
+  scan.at = close + 1;
+  return true;
 }
 
 /** A string or `null` at `at`, as {@link readString}. */
@@ -145,10 +156,12 @@ export function scanIndexedFields(line: Buffer, start: number, end: number): Ind
   if (line[at] === closingBrace) at++;
   else
     for (;;) {
-      if (line[at] !== quote || !readString(line, at + 1, end)) return undefined;
+      // A key is compared as bytes, never decoded.
       const keyStart = at + 1;
-      const keyLength = scan.at - 1 - keyStart;
-      if (line[scan.at] !== colon || !readStringOrNull(line, scan.at + 1, end)) return undefined;
+      const keyEnd = line[at] === quote ? closingQuote(line, keyStart, end) : -1;
+      if (keyEnd < 0) return undefined;
+      const keyLength = keyEnd - keyStart;
+      if (line[keyEnd + 1] !== colon || !readStringOrNull(line, keyEnd + 2, end)) return undefined;
       for (let type = 0; type < identifierKeys.length; type++) {
         const key = identifierKeys[type] as Buffer;
         if (key.length !== keyLength || !isAt(line, keyStart, end, key)) continue;
