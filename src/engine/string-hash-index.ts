@@ -196,8 +196,9 @@ export class StringHashIndex {
 
   /**
    * Adds a pair whose key is string `index` of a packed table and `hash` its {@link hashKey} (the key's bytes
-   * are copied, never decoded), unless the key is already here under any value; returns whether it was added. One walk of the chain where asking first and then adding took two (the
-   * index build asks this of every ce_id).
+   * are copied, never decoded), unless the key is already here under any value; returns whether it was
+   * added. One walk of the chain where asking first and then adding took two (the index build asks this of
+   * every ce_id).
    */
   addPackedIfAbsent(source: PackedStringsData, index: number, hash: number, value: number): boolean {
     assert.ok(Number.isInteger(value) && value >= 0, 'values are non-negative integers');
@@ -213,19 +214,9 @@ export class StringHashIndex {
     return true;
   }
 
-  /** Appends a pair the caller knows is new, from a string key: {@link appendPacked} for a key made here. */
-  append(key: string, value: number): void {
-    if (this.#count === this.#values.length) this.#growEntries();
-    const entry = this.#keys.push(key);
-    this.#count++;
-    this.#hashes[entry] = hashKey(key);
-    this.#values[entry] = value;
-    this.#linked = false;
-  }
-
   /**
    * Appends the pair (`word` without its character `at`, `value`), which the caller knows is new, as
-   * {@link append} of that key would, without making it (see {@link PackedStrings.pushWithout}).
+   * {@link appendPacked} of that key would, without making it (see {@link PackedStrings.pushWithout}).
    */
   appendWithout(word: string, at: number, value: number): void {
     if (this.#count === this.#values.length) this.#growEntries();
@@ -242,9 +233,9 @@ export class StringHashIndex {
   /**
    * Appends a pair the caller knows is new (its value is unique to it), key and hash as for
    * {@link addPackedIfAbsent}. Nothing is looked up and no chain is walked: the entries are linked into their
-   * buckets in one pass when the index is next read (or {@link link}ed), which at millions of keys is a third of the cost of
-   * linking each as it comes (one cache miss per entry instead of several). The table ends the same as if
-   * each pair had gone through `add`.
+   * buckets in one pass when the index is next read (or {@link link}ed), which at millions of keys is a third
+   * of the cost of linking each as it comes (one cache miss per entry instead of several). The table ends the
+   * same as if each pair had gone through `add`.
    */
   appendPacked(source: PackedStringsData, index: number, hash: number, value: number): void {
     if (this.#count === this.#values.length) this.#growEntries();
