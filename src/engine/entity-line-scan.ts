@@ -15,6 +15,7 @@
  * @internal
  */
 import { resolveCountry, unknownCountry } from './countries.js';
+import { isCertifiedEntityIdCharacter } from './entity-record.js';
 import type { IndexedFields } from './index-chunk.js';
 import { identifierTypes } from './reference-tables.js';
 
@@ -43,11 +44,6 @@ const backslash = 0x5c;
 const comma = 0x2c;
 const colon = 0x3a;
 const closingBrace = 0x7d;
-
-/** Letters and digits: the 24 characters of a ce_id after `ce_`. */
-const isAlphanumeric = new Uint8Array(256);
-for (const c of 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789')
-  isAlphanumeric[c.charCodeAt(0)] = 1;
 
 /** Countries by their two bytes, for the usual alpha-2 code: -1 until first resolved. */
 const countryByCode = new Int16Array(1 << 16).fill(-1);
@@ -122,7 +118,8 @@ export function scanIndexedFields(line: Buffer, start: number, end: number): Ind
   if (!isAt(line, start, end, ceIdStart)) return undefined;
   let at = start + ceIdStart.length;
   if (at + 24 > end) return undefined;
-  for (let k = 0; k < 24; k++) if (isAlphanumeric[line[at + k] as number] === 0) return undefined;
+  for (let k = 0; k < 24; k++)
+    if (isCertifiedEntityIdCharacter[line[at + k] as number] === 0) return undefined;
   const ceId = line.toString('latin1', at - 3, at + 24);
   at += 24;
 

@@ -54,17 +54,19 @@ export interface CertifiedEntityRecord {
 /** `ce_` + 24 alphanumerics. */
 export const certifiedEntityIdPattern = /^ce_[A-Za-z0-9]{24}$/;
 
+/** 1 for the characters of a ce_id after `ce_` (ASCII letters and digits), by character code or byte. */
+export const isCertifiedEntityIdCharacter = new Uint8Array(256);
+for (const c of 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789')
+  isCertifiedEntityIdCharacter[c.charCodeAt(0)] = 1;
+
 /**
  * Whether a text is a ce_id ({@link certifiedEntityIdPattern}), checked a character at a time: an index
  * build checks a million of them, and the regular expression was 2% of a build worker.
  */
 export function isCertifiedEntityId(text: string): boolean {
   if (text.length !== 27 || !text.startsWith('ce_')) return false;
-  for (let i = 3; i < 27; i++) {
-    const unit = text.charCodeAt(i);
-    if (!((unit >= 0x30 && unit <= 0x39) || (unit >= 0x41 && unit <= 0x5a) || (unit >= 0x61 && unit <= 0x7a)))
-      return false;
-  }
+  // A code past the table reads undefined, which is not 1.
+  for (let i = 3; i < 27; i++) if (isCertifiedEntityIdCharacter[text.charCodeAt(i)] !== 1) return false;
   return true;
 }
 

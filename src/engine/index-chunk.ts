@@ -255,7 +255,8 @@ export function prepareIndexChunk(input: IndexChunkInput, dictionary: WordDictio
       const next = lineBreak < 0 ? bytes.length : lineBreak + 1;
       let end = lineBreak < 0 ? bytes.length : lineBreak;
       if (end > start && bytes[end - 1] === 0x0d) end--;
-      // Lines as the generator and the catalog write them are read without being parsed; others are parsed.
+      // Lines laid out as JSON.stringify writes an entity (the generator's files) are read without being
+      // parsed (entity-line-scan.ts); others are parsed.
       const scanned = scanIndexedFields(bytes, start, end);
       if (scanned) {
         accept(item, scanned);
