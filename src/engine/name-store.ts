@@ -13,9 +13,9 @@
  */
 import assert from 'node:assert/strict';
 import type { SnapshotReader, SnapshotWriter } from './index-snapshot.js';
-import type { PackedStringsData } from './packed-strings.js';
+import { PackedStrings, type PackedStringsData } from './packed-strings.js';
 import type { ScoringName } from './score.js';
-import { sharedBytes, sharedInt32Array, sharedUint16Array, sharedUint32Array } from './shared-arrays.js';
+import { sharedInt32Array, sharedUint16Array } from './shared-arrays.js';
 
 /** What crosses the thread boundary once, at pool start. */
 export interface NameStoreBuffers {
@@ -99,10 +99,8 @@ export class NameStore {
  * shared memory a {@link NameStore} reads.
  */
 export class NameStoreBuilder {
-  #characters = sharedBytes(1 << 20);
-  #characterLength = 0;
-  /** Record r spans characters [offsets[r], offsets[r + 1]). */
-  #offsets = sharedUint32Array(1 << 12);
+  /** Record r's text: the store's characters and offsets. */
+  readonly #texts = new PackedStrings();
   #legalForms = sharedUint16Array(1 << 12);
   #recordEntities = sharedInt32Array(1 << 12);
   #recordCount = 0;
@@ -122,17 +120,9 @@ export class NameStoreBuilder {
 
   /** Adds a name record: text `index` of a packed table (tokens joined by single spaces, a byte each). */
   addRecordFrom(texts: PackedStringsData, index: number, entity: number, legalForm: number): number {
-    const start = texts.offsets[index] as number;
-    const end = texts.offsets[index + 1] as number;
-    while (this.#characterLength + end - start > this.#characters.length)
-      this.#growCharacters(this.#characters.length * 2);
-    if (this.#recordCount + 2 > this.#offsets.length) this.#growRecords(this.#offsets.length * 2);
-    const characters = this.#characters;
-    const from = texts.bytes;
-    for (let i = start, at = this.#characterLength; i < end; i++, at++) characters[at] = from[i] as number;
-    this.#characterLength += end - start;
+    if (this.#recordCount === this.#legalForms.length) this.#growRecords(this.#recordCount * 2);
+    this.#texts.pushFrom(texts, index);
     const record = this.#recordCount++;
-    this.#offsets[record + 1] = this.#characterLength;
     this.#legalForms[record] = legalForm;
     this.#recordEntities[record] = entity;
     return record;
@@ -144,22 +134,14 @@ export class NameStoreBuilder {
 
   /** Makes room for records, entities and characters to grow `factor` times, as `PackedStrings.reserveScaled`. */
   reserveScaled(factor: number): void {
-    const characters = Math.ceil(this.#characterLength * factor);
-    if (characters > this.#characters.length) this.#growCharacters(characters);
-    const records = Math.ceil(this.#recordCount * factor) + 2;
-    if (records > this.#offsets.length) this.#growRecords(records);
+    this.#texts.reserveScaled(factor);
+    const records = Math.ceil(this.#recordCount * factor);
+    if (records > this.#legalForms.length) this.#growRecords(records);
     const entities = Math.ceil(this.#entityCount * factor);
     if (entities > this.#entityCountries.length) this.#growEntities(entities);
   }
 
-  #growCharacters(capacity: number): void {
-    const grown = sharedBytes(capacity);
-    this.#characters.copy(grown, 0, 0, this.#characterLength);
-    this.#characters = grown;
-  }
-
   #growRecords(capacity: number): void {
-    this.#offsets = grownTo(this.#offsets, this.#recordCount + 1, sharedUint32Array(capacity));
     this.#legalForms = grownTo(this.#legalForms, this.#recordCount, sharedUint16Array(capacity));
     this.#recordEntities = grownTo(this.#recordEntities, this.#recordCount, sharedInt32Array(capacity));
   }
@@ -177,9 +159,10 @@ export class NameStoreBuilder {
       );
       return buffer;
     };
+    const texts = this.#texts.data;
     return new NameStore({
-      characters: exact(this.#characters, this.#characterLength),
-      offsets: exact(this.#offsets, this.#recordCount + 1),
+      characters: exact(texts.bytes, texts.bytes.length),
+      offsets: exact(texts.offsets, texts.offsets.length),
       legalForms: exact(this.#legalForms, this.#recordCount),
       recordEntities: exact(this.#recordEntities, this.#recordCount),
       entityCountries: exact(this.#entityCountries, this.#entityCount),
@@ -190,7 +173,7 @@ export class NameStoreBuilder {
 }
 
 /** `grown` holding the first `length` elements of `array`. */
-function grownTo<T extends Uint16Array | Uint32Array | Int32Array>(array: T, length: number, grown: T): T {
+function grownTo<T extends Uint16Array | Int32Array>(array: T, length: number, grown: T): T {
   grown.set(array.subarray(0, length));
   return grown;
 }

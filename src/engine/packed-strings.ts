@@ -132,6 +132,14 @@ export class PackedStrings {
     return this.#count;
   }
 
+  /** The strings' bytes and offsets as they stand: views of the used part, valid until the next push. */
+  get data(): PackedStringsData {
+    return {
+      bytes: this.#bytes.subarray(0, this.#length),
+      offsets: this.#offsets.subarray(0, this.#count + 1),
+    };
+  }
+
   saveTo(snapshot: SnapshotWriter, name: string): void {
     snapshot.bytes(`${name}.bytes`, this.#bytes.subarray(0, this.#length));
     snapshot.bytes(`${name}.offsets`, this.#offsets.subarray(0, this.#count + 1));
