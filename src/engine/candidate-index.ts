@@ -94,8 +94,6 @@ export class CandidateIndexBuilder {
   readonly #postings = new PostingLists();
   /** Per preparing thread's dictionary: its words, and their word ids here (-1 until first used). */
   readonly #translations = new Map<string, Translation>();
-  /** The chunk whose records are being added, and its dictionary's translation. */
-  #linking?: { chunk: PreparedChunk; translation: Translation };
   readonly #wholeNames = new StringHashIndex();
   readonly #orderFreeNames = new StringHashIndex();
   /** Each word's one-letter deletions (words of 4 letters or more), to find one-edit typos. */
@@ -148,19 +146,53 @@ export class CandidateIndexBuilder {
     return wordId;
   }
 
-  /** Indexes name record `record` of a country: record `at` of a chunk whose words were learnt. */
-  addRecord(record: number, country: number, chunk: PreparedChunk, at: number): void {
+  /**
+   * Indexes the name records of entities `first` to `end` (exclusive) of a chunk whose words were learnt:
+   * the chunk's records from the first of entity `first` on become records `firstRecord` on, in order.
+   */
+  addRecords(chunk: PreparedChunk, first: number, end: number, firstRecord: number): void {
+    const translation = this.#translations.get(chunk.dictionary) as Translation;
+    const recordsStart = rangeOf(chunk.recordsEnd, first)[0];
+    const recordsEnd = chunk.recordsEnd[end - 1] as number;
+    for (let e = first, at = recordsStart; e < end; e++) {
+      const country = chunk.countries[e] as number;
+      for (const entityEnd = chunk.recordsEnd[e] as number; at < entityEnd; at++)
+        this.#addRecordWords(firstRecord + at - recordsStart, country, chunk, at, translation);
+    }
+    // The keys are appended, not added: each record is new, so no pair can be there already.
+    const records = new Int32Array(recordsEnd - recordsStart);
+    for (let i = 0; i < records.length; i++) records[i] = firstRecord + i;
+    this.#wholeNames.appendRangeFrom(
+      chunk.wholeNames,
+      recordsStart,
+      recordsEnd,
+      chunk.wholeNameHashes,
+      records,
+    );
+    // A one-word name has no order-free key: its key in the chunk is empty.
+    this.#orderFreeNames.appendRangeFrom(
+      chunk.orderFreeNames,
+      recordsStart,
+      recordsEnd,
+      chunk.orderFreeNameHashes,
+      records,
+      true,
+    );
+  }
+
+  /** Counts record `record` in its country and appends it to its words' posting lists (record `at` of a chunk). */
+  #addRecordWords(
+    record: number,
+    country: number,
+    chunk: PreparedChunk,
+    at: number,
+    translation: Translation,
+  ): void {
     const recordCount = this.#recordCounts[country];
     if (recordCount === undefined) {
       this.#recordCounts[country] = 1;
       this.#countries.push(country);
     } else this.#recordCounts[country] = recordCount + 1;
-    // Looked up once per chunk, not per record.
-    if (this.#linking?.chunk !== chunk) {
-      const translation = this.#translations.get(chunk.dictionary) as Translation;
-      this.#linking = { chunk, translation };
-    }
-    const { translation } = this.#linking;
     const [first, end] = rangeOf(chunk.tokensEnd, at);
     for (let t = first; t < end; t++) {
       const dictionaryWord = chunk.recordWords[t] as number;
@@ -173,15 +205,6 @@ export class CandidateIndexBuilder {
       }
       this.#postings.append(wordId, record, country);
     }
-    // Appended, not added: each record is new, so no pair can be there already.
-    this.#wholeNames.appendPacked(chunk.wholeNames, at, chunk.wholeNameHashes[at] as number, record);
-    if (chunk.orderFreeNames.offsets[at + 1] !== chunk.orderFreeNames.offsets[at])
-      this.#orderFreeNames.appendPacked(
-        chunk.orderFreeNames,
-        at,
-        chunk.orderFreeNameHashes[at] as number,
-        record,
-      );
   }
 
   /**

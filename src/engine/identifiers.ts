@@ -95,11 +95,18 @@ export class IdentifierIndex {
   #entitiesByKey = new StringHashIndex();
 
   /**
-   * Adds an identifier of an entity added last: key `index` of a packed table ({@link identifierKey}), and
-   * its hash. Keys name their type, so one entity never brings the same key twice: it is appended.
+   * Adds identifiers of entities added last: keys `first` to `end` (exclusive) of a packed table
+   * ({@link identifierKey}), their hashes at the same indexes, and `entities[i - first]` the entity of key i.
+   * Keys name their type, so one entity never brings the same key twice: they are appended.
    */
-  addPacked(keys: PackedStringsData, index: number, hash: number, entity: number): void {
-    this.#entitiesByKey.appendPacked(keys, index, hash, entity);
+  addPackedRange(
+    keys: PackedStringsData,
+    first: number,
+    end: number,
+    hashes: Uint32Array,
+    entities: ArrayLike<number>,
+  ): void {
+    this.#entitiesByKey.appendRangeFrom(keys, first, end, hashes, entities);
   }
 
   /** Entities holding this already-normalized identifier in this country. */

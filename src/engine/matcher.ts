@@ -25,6 +25,7 @@ import {
   indexedFieldsOf,
   type PreparedChunk,
   prepareIndexChunk,
+  rangeOf,
   WordDictionary,
 } from './index-chunk.js';
 import { indexSnapshot, SnapshotFileError, SnapshotReader, SnapshotWriter } from './index-snapshot.js';
@@ -313,42 +314,68 @@ export class MatcherBuilder {
    */
   #link(chunk: PreparedChunk, first: number, onInvalid: (problem: InvalidEntity) => void): void {
     const problems = chunk.problems.slice();
-    let record = 0;
-    let identifier = 0;
-    for (let e = 0; e < chunk.items.length; e++) {
-      const recordsEnd = chunk.recordsEnd[e] as number;
-      const identifiersEnd = chunk.identifiersEnd[e] as number;
-      const ceIdHash = chunk.ceIdHashes[e] as number;
-      if (!this.#entityIndexById.addPackedIfAbsent(chunk.ceIds, e, ceIdHash, this.#names.nextEntity)) {
-        const { bytes, offsets } = chunk.ceIds;
-        const ceId = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString(
-          'latin1',
-          offsets[e],
-          offsets[e + 1],
-        );
-        problems.push({ item: chunk.items[e] as number, message: `duplicate ce_id ${ceId}` });
-        record = recordsEnd;
-        identifier = identifiersEnd;
+    const entities = chunk.items.length;
+    // Entities are linked in runs between duplicate ce_ids (a run is usually the whole chunk), so that each
+    // table copies a run's bytes at once. An entity's ce_id is taken for the id it is about to get.
+    let runStart = 0;
+    for (let e = 0; e <= entities; e++) {
+      const entity = this.#names.nextEntity + e - runStart;
+      if (
+        e < entities &&
+        this.#entityIndexById.addPackedIfAbsent(chunk.ceIds, e, chunk.ceIdHashes[e] as number, entity)
+      )
         continue;
-      }
-      const country = chunk.countries[e] as number;
-      const entity = this.#names.addEntity(country);
-      this.#entityNames.pushFrom(chunk.displayNames, e);
-      for (; record < recordsEnd; record++) {
-        const id = this.#names.addRecordFrom(chunk.texts, record, entity, chunk.legalForms[record] as number);
-        this.#candidates.addRecord(id, country, chunk, record);
-      }
-      for (; identifier < identifiersEnd; identifier++) {
-        this.#identifiers.addPacked(
-          chunk.identifiers,
-          identifier,
-          chunk.identifierHashes[identifier] as number,
-          entity,
-        );
-      }
+      this.#linkRun(chunk, runStart, e);
+      runStart = e + 1;
+      if (e === entities) break;
+      const { bytes, offsets } = chunk.ceIds;
+      const ceId = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString(
+        'latin1',
+        offsets[e],
+        offsets[e + 1],
+      );
+      problems.push({ item: chunk.items[e] as number, message: `duplicate ce_id ${ceId}` });
     }
     if (problems.length > chunk.problems.length) problems.sort((a, b) => a.item - b.item);
     for (const { item, message } of problems) onInvalid({ position: first + item, message });
+  }
+
+  /** Links entities `first` to `end` (exclusive) of a chunk, none of them a duplicate. */
+  #linkRun(chunk: PreparedChunk, first: number, end: number): void {
+    if (first === end) return;
+    const firstEntity = this.#names.addEntities(chunk.countries, first, end);
+    this.#entityNames.pushRangeFrom(chunk.displayNames, first, end);
+    // Each name record's and identifier's entity.
+    const recordsStart = rangeOf(chunk.recordsEnd, first)[0];
+    const recordEntities = new Int32Array((chunk.recordsEnd[end - 1] as number) - recordsStart);
+    const identifiersStart = rangeOf(chunk.identifiersEnd, first)[0];
+    const identifierEntities = new Int32Array((chunk.identifiersEnd[end - 1] as number) - identifiersStart);
+    for (let e = first, record = 0, identifier = 0; e < end; e++) {
+      const entity = firstEntity + e - first;
+      for (const recordsEnd = (chunk.recordsEnd[e] as number) - recordsStart; record < recordsEnd; record++)
+        recordEntities[record] = entity;
+      for (
+        const identifiersEnd = (chunk.identifiersEnd[e] as number) - identifiersStart;
+        identifier < identifiersEnd;
+        identifier++
+      )
+        identifierEntities[identifier] = entity;
+    }
+    const firstRecord = this.#names.addRecordsFrom(
+      chunk.texts,
+      chunk.legalForms,
+      recordsStart,
+      recordsStart + recordEntities.length,
+      recordEntities,
+    );
+    this.#candidates.addRecords(chunk, first, end, firstRecord);
+    this.#identifiers.addPackedRange(
+      chunk.identifiers,
+      identifiersStart,
+      identifiersStart + identifierEntities.length,
+      chunk.identifierHashes,
+      identifierEntities,
+    );
   }
 
   get entityCount(): number {

@@ -112,20 +112,36 @@ export class NameStoreBuilder {
     return this.#entityCount;
   }
 
-  addEntity(country: number): number {
-    if (this.#entityCount === this.#entityCountries.length) this.#growEntities(this.#entityCount * 2);
-    this.#entityCountries[this.#entityCount] = country;
-    return this.#entityCount++;
+  /** Adds entities of countries `countries[first]` to `countries[end - 1]`; returns the first one's id. */
+  addEntities(countries: Uint16Array, first: number, end: number): number {
+    const added = this.#entityCount;
+    if (added + end - first > this.#entityCountries.length)
+      this.#growEntities(Math.max(added * 2, added + end - first));
+    this.#entityCountries.set(countries.subarray(first, end), added);
+    this.#entityCount += end - first;
+    return added;
   }
 
-  /** Adds a name record: text `index` of a packed table (tokens joined by single spaces, a byte each). */
-  addRecordFrom(texts: PackedStringsData, index: number, entity: number, legalForm: number): number {
-    if (this.#recordCount === this.#legalForms.length) this.#growRecords(this.#recordCount * 2);
-    this.#texts.pushFrom(texts, index);
-    const record = this.#recordCount++;
-    this.#legalForms[record] = legalForm;
-    this.#recordEntities[record] = entity;
-    return record;
+  /**
+   * Adds name records: texts `first` to `end` (exclusive) of a packed table (tokens joined by single spaces, a
+   * byte each), with the legal forms at the same indexes and `entities[i - first]` the entity of text i.
+   * Returns the first record's id.
+   */
+  addRecordsFrom(
+    texts: PackedStringsData,
+    legalForms: Uint16Array,
+    first: number,
+    end: number,
+    entities: ArrayLike<number>,
+  ): number {
+    const added = this.#recordCount;
+    if (added + end - first > this.#legalForms.length)
+      this.#growRecords(Math.max(added * 2, added + end - first));
+    this.#texts.pushRangeFrom(texts, first, end);
+    this.#legalForms.set(legalForms.subarray(first, end), added);
+    for (let i = first; i < end; i++) this.#recordEntities[added + i - first] = entities[i - first] as number;
+    this.#recordCount += end - first;
+    return added;
   }
 
   get recordCount(): number {

@@ -216,7 +216,7 @@ export class StringHashIndex {
 
   /**
    * Appends the pair (`word` without its character `at`, `value`), which the caller knows is new, as
-   * {@link appendPacked} of that key would, without making it (see {@link PackedStrings.pushWithout}).
+   * {@link appendRangeFrom} of that key would, without making it (see {@link PackedStrings.pushWithout}).
    */
   appendWithout(word: string, at: number, value: number): void {
     if (this.#count === this.#values.length) this.#growEntries();
@@ -231,18 +231,33 @@ export class StringHashIndex {
   }
 
   /**
-   * Appends a pair the caller knows is new (its value is unique to it), key and hash as for
-   * {@link addPackedIfAbsent}. Nothing is looked up and no chain is walked: the entries are linked into their
-   * buckets in one pass when the index is next read (or {@link link}ed), which at millions of keys is a third
-   * of the cost of linking each as it comes (one cache miss per entry instead of several). The table ends the
-   * same as if each pair had gone through `add`.
+   * Appends pairs the caller knows are new (each value is unique to its pair): keys `first` to `end`
+   * (exclusive) of a packed table, their hashes (as {@link hashKey}) at the same indexes of `hashes`, and
+   * `values[i - first]` for key i; with `skipEmpty`, an empty key is left out. The keys' bytes are copied in
+   * one go, nothing is looked up and no chain is walked: the entries are linked into their buckets in one pass
+   * when the index is next read (or {@link link}ed), which at millions of keys is a third of the cost of
+   * linking each as it comes (one cache miss per entry instead of several). The table ends the same as if
+   * each pair had gone through `add`.
    */
-  appendPacked(source: PackedStringsData, index: number, hash: number, value: number): void {
-    if (this.#count === this.#values.length) this.#growEntries();
-    const entry = this.#keys.pushFrom(source, index);
-    this.#count++;
-    this.#hashes[entry] = hash;
-    this.#values[entry] = value;
+  appendRangeFrom(
+    source: PackedStringsData,
+    first: number,
+    end: number,
+    hashes: Uint32Array,
+    values: ArrayLike<number>,
+    skipEmpty = false,
+  ): void {
+    const appended = this.#keys.pushRangeFrom(source, first, end, skipEmpty);
+    if (this.#count + appended > this.#values.length) this.#growEntries(this.#count + appended);
+    const offsets = source.offsets;
+    let entry = this.#count;
+    for (let i = first; i < end; i++) {
+      if (skipEmpty && offsets[i + 1] === offsets[i]) continue;
+      this.#hashes[entry] = hashes[i] as number;
+      this.#values[entry] = values[i - first] as number;
+      entry++;
+    }
+    this.#count = entry;
     this.#linked = false;
   }
 

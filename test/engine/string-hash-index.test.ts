@@ -58,7 +58,7 @@ describe('the string hash index', () => {
     );
   });
 
-  it('ends the same whether new pairs are appended from packed bytes or added one by one (property)', () => {
+  it('ends the same whether new pairs are appended from packed bytes, in ranges, or added one by one (property)', () => {
     fc.assert(
       fc.property(
         // Enough pairs to grow past the first bucket table (1,536 entries) at least once.
@@ -67,18 +67,27 @@ describe('the string hash index', () => {
           maxLength: 3_000,
           size: 'max',
         }),
-        (pairs) => {
+        fc.array(fc.nat(3_000), { maxLength: 12 }),
+        fc.boolean(),
+        (pairs, cuts, skipEmpty) => {
           // Appending is for pairs known to be new: make each value unique, as a record id is.
           const unique = pairs.map(([key, value], i) => [key, value * 10_000 + i] as const);
           const added = new StringHashIndex();
-          const appended = new StringHashIndex();
+          for (const [key, value] of unique) if (!(skipEmpty && key === '')) added.add(key, value);
           const writer = new PackedKeyWriter();
           for (const [key] of unique) writer.key(key);
           const { keys: packed, hashes } = writer.toData();
-          unique.forEach(([key, value], i) => {
-            added.add(key, value);
-            appended.appendPacked(packed, i, hashes[i] as number, value);
-          });
+          const values = unique.map(([, value]) => value);
+          // Ranges of any length, empty ones included, as a build's chunks and runs cut them.
+          const ends = [...cuts.map((cut) => Math.min(cut, unique.length)), unique.length].sort(
+            (a, b) => a - b,
+          );
+          const appended = new StringHashIndex();
+          let first = 0;
+          for (const end of ends) {
+            appended.appendRangeFrom(packed, first, end, hashes, values.slice(first, end), skipEmpty);
+            first = end;
+          }
           appended.link(); // as a builder does; reading would link it too
           // Every table as a snapshot would hold it: the layout, not only the answers, is the same.
           expect(saved(appended)).toEqual(saved(added));
@@ -105,9 +114,7 @@ describe('the string hash index', () => {
           });
           const { keys: packed, hashes } = writer.toData();
           const made = new StringHashIndex();
-          values.forEach((value, i) => {
-            made.appendPacked(packed, i, hashes[i] as number, value);
-          });
+          made.appendRangeFrom(packed, 0, values.length, hashes, values);
           const written = new StringHashIndex();
           words.forEach((word, w) => {
             for (let at = 0; at < word.length; at++) written.appendWithout(word, at, w);
