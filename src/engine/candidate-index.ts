@@ -208,12 +208,13 @@ export class CandidateIndexBuilder {
   }
 
   /**
-   * Makes room for the records' exact keys to grow `factor` times, as `StringHashIndex.reserveScaled`. Not
-   * the deletions: they grow with the vocabulary, which grows ever more slowly.
+   * Makes room for the records' exact keys to grow `factor` times, and buckets for `expectedFactor` times,
+   * as `StringHashIndex.reserveScaled`. Not the deletions: they grow with the vocabulary, which grows ever
+   * more slowly.
    */
-  reserveScaled(factor: number): void {
-    this.#wholeNames.reserveScaled(factor);
-    this.#orderFreeNames.reserveScaled(factor);
+  reserveScaled(factor: number, expectedFactor: number): void {
+    this.#wholeNames.reserveScaled(factor, expectedFactor);
+    this.#orderFreeNames.reserveScaled(factor, expectedFactor);
   }
 
   build(options: CandidateIndexOptions = defaultCandidateIndexOptions): CandidateIndex {

@@ -123,9 +123,9 @@ export class IdentifierIndex {
     this.#entitiesByKey.link();
   }
 
-  /** Makes room to grow `factor` times, as `StringHashIndex.reserveScaled`. */
-  reserveScaled(factor: number): void {
-    this.#entitiesByKey.reserveScaled(factor);
+  /** Makes room to grow `factor` times, and buckets for `expectedFactor` times, as `StringHashIndex.reserveScaled`. */
+  reserveScaled(factor: number, expectedFactor: number): void {
+    this.#entitiesByKey.reserveScaled(factor, expectedFactor);
   }
 
   saveTo(snapshot: SnapshotWriter, name: string): void {

@@ -384,18 +384,20 @@ export class MatcherBuilder {
 
   /**
    * Makes room in every growing table for what the rest of the source will add, extrapolated from what
-   * `linkedShare` of it added, with a quarter to spare. Grown by doubling, a table of a million entries
+   * `linkedShare` of it added, with a quarter to spare (exact-key tables also size their buckets for the
+   * extrapolation itself, see `StringHashIndex.reserveScaled`). Grown by doubling, a table of a million entries
    * is copied a dozen times and its memory touched twice over; the linking thread spent a tenth of its
    * time on that, most of it the kernel handing out fresh pages. Room never used costs address space only.
    */
   #reserveForTheRest(linkedShare: number): void {
-    const factor = (1 / linkedShare) * 1.25;
+    const expectedFactor = 1 / linkedShare;
+    const factor = expectedFactor * 1.25;
     if (!(factor > 1.5) || !Number.isFinite(factor)) return;
     this.#entityNames.reserveScaled(factor);
     this.#entityIndexById.reserveScaled(factor); // and #entityIds, its keys
-    this.#identifiers.reserveScaled(factor);
+    this.#identifiers.reserveScaled(factor, expectedFactor);
     this.#names.reserveScaled(factor);
-    this.#candidates.reserveScaled(factor);
+    this.#candidates.reserveScaled(factor, expectedFactor);
   }
 
   build(): Matcher {

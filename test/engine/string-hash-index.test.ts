@@ -99,6 +99,39 @@ describe('the string hash index', () => {
     );
   });
 
+  it('ends the same when its buckets were reserved for more or fewer appended entries than came (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 12_000 }),
+        fc.integer({ min: 1, max: 4_000 }),
+        fc.double({ min: 0.5, max: 8, noNaN: true }),
+        (total, reservedAt, expectedFactor) => {
+          const reserveAt = Math.min(reservedAt, total);
+          const writer = new PackedKeyWriter();
+          for (let i = 0; i < total; i++) writer.key(`key ${i % 997} ${i}`);
+          const { keys: packed, hashes } = writer.toData();
+          const values = Array.from({ length: total }, (_, i) => i);
+          const plain = new StringHashIndex();
+          plain.appendRangeFrom(packed, 0, total, hashes, values);
+          const reserved = new StringHashIndex();
+          reserved.appendRangeFrom(packed, 0, reserveAt, hashes, values);
+          // As an index build reserves: room with a quarter to spare, buckets for the extrapolation.
+          reserved.reserveScaled(expectedFactor * 1.25, expectedFactor);
+          // In chunks, as a build appends them.
+          for (let first = reserveAt; first < total; first += 1_024) {
+            const end = Math.min(first + 1_024, total);
+            reserved.appendRangeFrom(packed, first, end, hashes, values.slice(first, end));
+          }
+          plain.link();
+          reserved.link();
+          expect(saved(reserved)).toEqual(saved(plain));
+          expect(reserved.get(`key ${(total - 1) % 997} ${total - 1}`)).toEqual([total - 1]);
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
   it('appends a word without one of its letters as it appends that shorter word (property)', () => {
     fc.assert(
       fc.property(
