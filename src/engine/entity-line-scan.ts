@@ -14,7 +14,7 @@
  *
  * @internal
  */
-import { resolveCountry, unknownCountry } from './countries.js';
+import { type CountryIndex, resolveCountry, unknownCountry } from './countries.js';
 import { isCertifiedEntityIdCharacter } from './entity-record.js';
 import type { IndexedFields } from './index-chunk.js';
 import { identifierTypes } from './reference-tables.js';
@@ -37,7 +37,53 @@ export const unreadFieldMarkers = [',"certified_entity_addresses":[', ',"certifi
 export const unreadFieldMarkerBytes = unreadFieldMarkers.map(ascii);
 const [addressesKey, certificatesKey] = unreadFieldMarkerBytes as [Buffer, Buffer];
 const identifierKeys = identifierTypes.map(ascii);
-const identifiersAt = 5;
+
+/**
+ * What a scan read of a line. The names are decoded, as normalization needs them; the ce_id, the display name
+ * and the identifiers are kept as byte ranges of the line, which the chunk writer copies or normalizes as
+ * bytes when they are ASCII, without decoding them (see `PreparedChunkWriter.addScanned`).
+ */
+export class ScannedLine {
+  constructor(
+    readonly line: Buffer,
+    /** Where the ce_id's 27 ASCII bytes start. */
+    readonly ceIdAt: number,
+    readonly name: string,
+    /** Where the name's bytes start and end in the line, and whether they are ASCII. */
+    readonly nameAt: number,
+    readonly nameEnd: number,
+    readonly nameIsAscii: boolean,
+    readonly englishName: string | null,
+    readonly tradingName: string | null,
+    readonly country: CountryIndex,
+    /**
+     * Per {@link identifierTypes} entry: the start, end and ASCII-ness (1 or 0) of its value's bytes; start
+     * -1 when there is no value (absent, null or empty).
+     */
+    readonly identifiers: number[],
+  ) {}
+
+  /** The fields as `indexedFieldsOf` reads them from the parsed line (for tests; builds use the bytes). */
+  toIndexedFields(): IndexedFields {
+    const { line } = this;
+    const fields: IndexedFields = [
+      line.toString('latin1', this.ceIdAt, this.ceIdAt + 27),
+      this.name,
+      this.englishName,
+      this.tradingName,
+      this.country,
+    ];
+    for (let type = 0; type < identifierTypes.length; type++) {
+      const [start, end, isAscii] = this.identifiers.slice(3 * type, 3 * type + 3) as [
+        number,
+        number,
+        number,
+      ];
+      fields.push(start < 0 ? null : line.toString(isAscii ? 'latin1' : 'utf8', start, end));
+    }
+    return fields;
+  }
+}
 
 const quote = 0x22;
 const backslash = 0x5c;
@@ -101,13 +147,7 @@ function decoded(line: Buffer, at: number, close: number): string {
 /** A string or `null` at `at`, as {@link readString}. */
 function readStringOrNull(line: Buffer, at: number, end: number): boolean {
   if (line[at] === quote) return readString(line, at + 1, end);
-  if (
-    at + 4 <= end &&
-    line[at] === 0x6e &&
-    line[at + 1] === 0x75 &&
-    line[at + 2] === 0x6c &&
-    line[at + 3] === 0x6c
-  ) {
+  if (isNullAt(line, at, end)) {
     scan.value = null;
     scan.at = at + 4;
     return true;
@@ -115,21 +155,35 @@ function readStringOrNull(line: Buffer, at: number, end: number): boolean {
   return false;
 }
 
+/** Whether `null` is at `at`. */
+function isNullAt(line: Buffer, at: number, end: number): boolean {
+  return (
+    at + 4 <= end &&
+    line[at] === 0x6e &&
+    line[at + 1] === 0x75 &&
+    line[at + 2] === 0x6c &&
+    line[at + 3] === 0x6c
+  );
+}
+
 /**
  * The indexed fields of the line `line[start, end)` (no line break), or `undefined` when the line must be
  * parsed instead.
  */
-export function scanIndexedFields(line: Buffer, start: number, end: number): IndexedFields | undefined {
+export function scanIndexedFields(line: Buffer, start: number, end: number): ScannedLine | undefined {
   if (!isAt(line, start, end, ceIdStart)) return undefined;
   let at = start + ceIdStart.length;
   if (at + 24 > end) return undefined;
   for (let k = 0; k < 24; k++)
     if (isCertifiedEntityIdCharacter[line[at + k] as number] === 0) return undefined;
-  const ceId = line.toString('latin1', at - 3, at + 24);
+  const ceIdAt = at - 3;
   at += 24;
 
-  if (!isAt(line, at, end, nameKey) || !readString(line, at + nameKey.length, end)) return undefined;
+  const nameAt = at + nameKey.length;
+  if (!isAt(line, at, end, nameKey) || !readString(line, nameAt, end)) return undefined;
   const name = scan.value as string;
+  const nameEnd = scan.at - 1;
+  const nameIsAscii = scan.isAscii;
   if (name.trim() === '') return undefined;
   if (!isAt(line, scan.at, end, englishNameKey)) return undefined;
   if (!readStringOrNull(line, scan.at + englishNameKey.length, end)) return undefined;
@@ -152,29 +206,43 @@ export function scanIndexedFields(line: Buffer, start: number, end: number): Ind
   if (country === unknownCountry) return undefined;
 
   if (!isAt(line, countryEnd + 1, end, identifiersKey)) return undefined;
-  const fields: IndexedFields = [ceId, name, englishName, tradingName, country];
-  for (let i = 0; i < identifierTypes.length; i++) fields.push(null);
+  const identifiers: number[] = [];
+  for (let type = 0; type < identifierTypes.length; type++) identifiers.push(-1, -1, 0);
   let seen = 0;
   at = countryEnd + 1 + identifiersKey.length;
   if (line[at] === closingBrace) at++;
   else
     for (;;) {
-      // A key is compared as bytes, never decoded.
+      // A key is compared as bytes, never decoded; so is a value.
       const keyStart = at + 1;
       const keyEnd = line[at] === quote ? closingQuote(line, keyStart, end) : -1;
       if (keyEnd < 0) return undefined;
       const keyLength = keyEnd - keyStart;
-      if (line[keyEnd + 1] !== colon || !readStringOrNull(line, keyEnd + 2, end)) return undefined;
+      if (line[keyEnd + 1] !== colon) return undefined;
+      at = keyEnd + 2;
+      let valueStart = -1;
+      let valueEnd = -1;
+      if (line[at] === quote) {
+        valueEnd = closingQuote(line, at + 1, end);
+        if (valueEnd < 0) return undefined;
+        valueStart = at + 1;
+        at = valueEnd + 1;
+      } else if (isNullAt(line, at, end)) at += 4;
+      else return undefined;
       for (let type = 0; type < identifierKeys.length; type++) {
         const key = identifierKeys[type] as Buffer;
         if (key.length !== keyLength || !isAt(line, keyStart, end, key)) continue;
         // A repeated key: the parser keeps the last; rare enough to leave to it.
         if ((seen & (1 << type)) !== 0) return undefined;
         seen |= 1 << type;
-        if (scan.value !== '') fields[identifiersAt + type] = scan.value;
+        // An empty value is no value, as for the parsing path.
+        if (valueEnd > valueStart) {
+          identifiers[3 * type] = valueStart;
+          identifiers[3 * type + 1] = valueEnd;
+          identifiers[3 * type + 2] = scan.isAscii ? 1 : 0;
+        }
         break;
       }
-      at = scan.at;
       if (line[at] === comma) {
         at++;
         continue;
@@ -187,8 +255,21 @@ export function scanIndexedFields(line: Buffer, start: number, end: number): Ind
   // The line ends here, or the fields that are never read start. The parsing path cuts a line at its
   // addresses when it has any, even after its certificates: then it parses the certificates too, so it is
   // left to do so.
-  if (line[at] === closingBrace && at + 1 === end) return fields;
-  if (isAt(line, at, end, addressesKey)) return fields;
-  if (isAt(line, at, end, certificatesKey) && line.subarray(at, end).indexOf(addressesKey) < 0) return fields;
-  return undefined;
+  const ends =
+    (line[at] === closingBrace && at + 1 === end) ||
+    isAt(line, at, end, addressesKey) ||
+    (isAt(line, at, end, certificatesKey) && line.subarray(at, end).indexOf(addressesKey) < 0);
+  if (!ends) return undefined;
+  return new ScannedLine(
+    line,
+    ceIdAt,
+    name,
+    nameAt,
+    nameEnd,
+    nameIsAscii,
+    englishName,
+    tradingName,
+    country,
+    identifiers,
+  );
 }

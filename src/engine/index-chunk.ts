@@ -11,9 +11,20 @@
  */
 import { threadId } from 'node:worker_threads';
 import { type CountryIndex, resolveCountry, unknownCountry } from './countries.js';
-import { scanIndexedFields, unreadFieldMarkerBytes, unreadFieldMarkers } from './entity-line-scan.js';
+import {
+  ScannedLine,
+  scanIndexedFields,
+  unreadFieldMarkerBytes,
+  unreadFieldMarkers,
+} from './entity-line-scan.js';
 import { type CertifiedEntityRecord, isCertifiedEntityId } from './entity-record.js';
-import { type IdentifierType, identifierKey, identifierTypes, normalizeIdentifier } from './identifiers.js';
+import {
+  type IdentifierType,
+  identifierKey,
+  identifierTypes,
+  normalizeAsciiIdentifier,
+  normalizeIdentifier,
+} from './identifiers.js';
 import { compactKey, normalizeName } from './normalize.js';
 import type { PackedStringsData } from './packed-strings.js';
 import { PackedKeyWriter } from './string-hash-index.js';
@@ -232,8 +243,11 @@ export function prepareIndexChunk(input: IndexChunkInput, dictionary: WordDictio
   const firstNewWord = dictionary.size;
   const read = readChunk(input);
   const writer = new PreparedChunkWriter(read.items.length, dictionary);
-  for (let e = 0; e < read.items.length; e++)
-    writer.addEntity(read.items[e] as number, read.fields[e] as IndexedFields);
+  for (let e = 0; e < read.items.length; e++) {
+    const fields = read.fields[e] as IndexedFields | ScannedLine;
+    if (fields instanceof ScannedLine) writer.addScanned(read.items[e] as number, fields);
+    else writer.addEntity(read.items[e] as number, fields);
+  }
   return writer.toChunk(read.problems, firstNewWord);
 }
 
@@ -241,7 +255,7 @@ export function prepareIndexChunk(input: IndexChunkInput, dictionary: WordDictio
 interface ReadChunk {
   problems: PreparedChunk['problems'];
   items: number[];
-  fields: IndexedFields[];
+  fields: (IndexedFields | ScannedLine)[];
 }
 
 function readChunk(input: IndexChunkInput): ReadChunk {
@@ -258,7 +272,7 @@ function readChunk(input: IndexChunkInput): ReadChunk {
   return read;
 }
 
-function accept(read: ReadChunk, item: number, fields: IndexedFields | string): void {
+function accept(read: ReadChunk, item: number, fields: IndexedFields | ScannedLine | string): void {
   if (typeof fields === 'string') read.problems.push({ item, message: fields });
   else {
     read.items.push(item);
@@ -325,6 +339,8 @@ class PreparedChunkWriter {
   readonly #newWords: string[] = [];
   /** The current entity's names so far, as tokens, to skip a name that normalizes like an earlier one. */
   readonly #entityNames: string[][] = [];
+  /** Where an identifier read as bytes is normalized. */
+  #scratch = Buffer.allocUnsafe(128);
 
   constructor(entities: number, dictionary: WordDictionary) {
     this.#dictionary = dictionary;
@@ -335,27 +351,68 @@ class PreparedChunkWriter {
   }
 
   addEntity(item: number, fields: IndexedFields): void {
-    const e = this.#entities++;
     const [ceId, legalName, englishName, tradingName, country] = fields;
-    this.#items[e] = item;
-    this.#countries[e] = country;
     this.#ceIds.key(ceId);
     this.#displayNames.key(legalName);
+    const e = this.#addNames(item, country, legalName, englishName, tradingName);
+    for (let i = 0; i < identifierTypes.length; i++) {
+      const value = fields[identifiersAt + i];
+      if (typeof value === 'string') this.#addIdentifier(i, country, value);
+    }
+    this.#identifiersEnd[e] = this.#identifiers.size;
+  }
+
+  /**
+   * {@link addEntity} of a line the scan read: the same chunk, with the ce_id, an ASCII display name and
+   * ASCII identifiers copied or normalized from the line's bytes instead of decoded first.
+   */
+  addScanned(item: number, scanned: ScannedLine): void {
+    const { line, country } = scanned;
+    this.#ceIds.bytes(line, scanned.ceIdAt, scanned.ceIdAt + 27).end();
+    if (scanned.nameIsAscii) this.#displayNames.bytes(line, scanned.nameAt, scanned.nameEnd).end();
+    else this.#displayNames.key(scanned.name);
+    const e = this.#addNames(item, country, scanned.name, scanned.englishName, scanned.tradingName);
+    const ranges = scanned.identifiers;
+    for (let i = 0; i < identifierTypes.length; i++) {
+      const start = ranges[3 * i] as number;
+      if (start < 0) continue;
+      const end = ranges[3 * i + 1] as number;
+      if (ranges[3 * i + 2] === 1) {
+        if (this.#scratch.length < end - start) this.#scratch = Buffer.allocUnsafe(end - start);
+        const length = normalizeAsciiIdentifier(line, start, end, country, this.#scratch);
+        if (length >= 0)
+          this.#identifiers.text(identifierKeyPrefix(i, country)).bytes(this.#scratch, 0, length).end();
+      } else this.#addIdentifier(i, country, line.toString('utf8', start, end));
+    }
+    this.#identifiersEnd[e] = this.#identifiers.size;
+  }
+
+  /** Starts entity `item`'s entry and adds its name records; returns its index in the chunk. */
+  #addNames(
+    item: number,
+    country: CountryIndex,
+    legalName: string,
+    englishName: string | null,
+    tradingName: string | null,
+  ): number {
+    const e = this.#entities++;
+    this.#items[e] = item;
+    this.#countries[e] = country;
     const recordsStart = this.#legalForms.length;
     this.#entityNames.length = 0;
     this.#addName(legalName, country, recordsStart);
     if (englishName !== null) this.#addName(englishName, country, recordsStart);
     if (tradingName !== null) this.#addName(tradingName, country, recordsStart);
     this.#recordsEnd[e] = this.#legalForms.length;
-    for (let i = 0; i < identifierTypes.length; i++) {
-      const value = fields[identifiersAt + i];
-      if (typeof value !== 'string') continue;
-      const normalized = normalizeIdentifier(value, country);
-      if (normalized === undefined) continue;
-      // Written in parts: the same bytes as identifierKey(type, country, normalized), without making it.
-      this.#identifiers.text(identifierKeyPrefix(i, country)).text(normalized).end();
-    }
-    this.#identifiersEnd[e] = this.#identifiers.size;
+    return e;
+  }
+
+  /** Writes an identifier's key, unless the value is no identifier. */
+  #addIdentifier(type: number, country: CountryIndex, value: string): void {
+    const normalized = normalizeIdentifier(value, country);
+    if (normalized === undefined) return;
+    // Written in parts: the same bytes as identifierKey(type, country, normalized), without making it.
+    this.#identifiers.text(identifierKeyPrefix(type, country)).text(normalized).end();
   }
 
   /** A name record of the entity, unless the name normalizes to nothing or like an earlier name of it. */

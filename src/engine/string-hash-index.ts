@@ -93,6 +93,27 @@ export class PackedKeyWriter {
   }
 
   /**
+   * Appends ASCII text given as bytes, `source[start, end)`, as `text` of it would (the hash is over UTF-16
+   * units, which for ASCII are the bytes): a ce_id or an identifier read from an entity file is copied
+   * without being decoded.
+   */
+  bytes(source: Uint8Array, start: number, end: number): this {
+    const bytes = this.#reserve(end - start);
+    let at = this.#length;
+    let hash = this.#hash;
+    if (this.#hashed)
+      for (let i = start; i < end; i++) {
+        const unit = source[i] as number;
+        bytes[at++] = unit;
+        hash = Math.imul(hash ^ unit, fnv1aPrime);
+      }
+    else for (let i = start; i < end; i++) bytes[at++] = source[i] as number;
+    this.#length = at;
+    this.#hash = hash;
+    return this;
+  }
+
+  /**
    * Appends words of lower-case ASCII (normalized tokens), each followed by `separator` (a character code)
    * but the last; -1 for none. The same as `text(words.join(separator))`, without making the joined string.
    */

@@ -1,7 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { registryEntities } from '../../src/data/generate-registry.js';
-import { identifierKey, identifierTypes, normalizeIdentifier } from '../../src/engine/identifiers.js';
+import { type CountryIndex, resolveCountry } from '../../src/engine/countries.js';
+import {
+  identifierKey,
+  identifierTypes,
+  normalizeAsciiIdentifier,
+  normalizeIdentifier,
+} from '../../src/engine/identifiers.js';
 import {
   indexedFieldsOf,
   orderFreeKey,
@@ -144,6 +150,45 @@ describe('preparing a chunk of entities for the index', () => {
         expect(prepared({ bytes })).toEqual(prepared({ lines }));
       }),
       { numRuns: 500 },
+    );
+  });
+
+  it('normalizes an ASCII identifier from its bytes as from its text (property)', () => {
+    const countries = ['DE', 'AT', 'GR', 'GB', 'US', 'FR', 'IN'].map(resolveCountry) as CountryIndex[];
+    const asciiIdentifier = fc.oneof(
+      fc.constantFrom(
+        'DE 123.456.789',
+        'ATU12345678',
+        'de123456789mwst',
+        'GRC12345',
+        'EL 1234',
+        'GR',
+        'MWST',
+      ),
+      // Prefixes, markers, separators and case, in any order.
+      fc
+        .array(
+          fc.constantFrom('DE', 'DEU', 'AT', 'EL', 'GRC', 'U', 'MWST', 'tva', '1', '9', '.', '-', ' ', 'x'),
+          {
+            maxLength: 12,
+          },
+        )
+        .map((parts) => parts.join('')),
+      fc.string({
+        unit: fc.integer({ min: 0x20, max: 0x7e }).map((code) => String.fromCharCode(code)),
+        maxLength: 50,
+      }),
+      fc.string({ unit: 'binary-ascii', minLength: 110, maxLength: 130 }),
+    );
+    fc.assert(
+      fc.property(asciiIdentifier, fc.constantFrom(...countries), (value, country) => {
+        const bytes = Buffer.from(`"${value}"`, 'latin1');
+        const out = Buffer.alloc(value.length);
+        const length = normalizeAsciiIdentifier(bytes, 1, bytes.length - 1, country, out);
+        const expected = normalizeIdentifier(value, country);
+        expect(length < 0 ? undefined : out.toString('latin1', 0, length)).toBe(expected);
+      }),
+      { numRuns: 2_000 },
     );
   });
 
